@@ -1,0 +1,40 @@
+"""mlwarden: security for machine-learning models. Public API only; implementations load lazily.
+
+    >>> import mlwarden
+    >>> report = mlwarden.scan("models/")
+    >>> report.passed, [f.rule_id for f in report.findings]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from mlwarden.core.policy import Config
+    from mlwarden.core.report import Report
+
+__all__ = ["__version__", "scan"]
+
+
+def scan(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    config: Config | None = None,
+    jobs: int | None = None,
+    baseline: str | os.PathLike[str] | None = None,
+) -> Report:
+    """Scan model artifacts (files or folders) without loading them and return a ``Report``.
+
+    ``config`` defaults to built-in defaults (pass ``mlwarden.core.policy.load_config()`` to use the project's
+    configuration). Problems inside files are findings; a missing path raises ``mlwarden.core.errors.InputError``.
+    """
+    from mlwarden.scan.engine import scan_paths
+
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    return scan_paths(list(paths), config=config, jobs=jobs, baseline=Path(baseline) if baseline else None)

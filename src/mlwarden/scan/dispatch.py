@@ -1,0 +1,52 @@
+"""Dispatch one stream (a file or a nested member) to its scanner, failing closed.
+
+Reads only the head needed to identify the format; the scanner decides what else to read.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from mlwarden.artifacts.registry import scanner_for
+from mlwarden.scan.context import ScanContext, UnscannableError
+from mlwarden.scan.identify import EXPECTED_BY_EXTENSION, extension_of, identify
+
+# Formats that are recognised but carry nothing we analyse (plain text, JSON that is no model config).
+_PASSIVE = frozenset({"text", "json"})
+
+
+def detect_format(stream: BinaryIO, ctx: ScanContext) -> str | None:
+    stream.seek(0)
+    head = stream.read(ctx.limits.sniff_bytes)
+    stream.seek(0)
+    return identify(head, name=ctx.name, size=ctx.size)
+
+
+def scan_stream(stream: BinaryIO, ctx: ScanContext, *, format_hint: str | None = None) -> str | None:
+    """Identify and scan ``stream``; return the format id (None if not a scanned format)."""
+    fmt = format_hint or detect_format(stream, ctx)
+    if fmt is None:
+        return None
+    expected = EXPECTED_BY_EXTENSION.get(extension_of(ctx.name))
+    if expected is not None and fmt not in expected and not (fmt in _PASSIVE and "text" in expected):
+        ctx.report("MW-FMT-002", f"'{ctx.name}' is named like {extension_of(ctx.name)} but its content is {fmt}",
+                   evidence=f"{extension_of(ctx.name)} -> {fmt}")
+    if fmt in _PASSIVE:
+        return fmt
+    scanner = scanner_for(fmt)
+    if scanner is None:
+        return fmt
+    ctx.scanner = scanner.name
+    stream.seek(0)
+    try:
+        scanner.scan(stream, ctx)
+    except UnscannableError as exc:
+        ctx.report("MW-FMT-001", f"{fmt} could not be fully parsed: {exc}", offset=exc.offset)
+    except RecursionError:
+        ctx.report("MW-FMT-001", f"{fmt} is nested too deeply to parse")
+    except MemoryError:
+        ctx.report("MW-FMT-003", f"{fmt} needed more memory than available to parse")
+    except Exception as exc:  # noqa: BLE001 - fail closed: a scanner bug must never pass a file silently
+        ctx.report("MW-SCAN-002", f"{scanner.name} scanner failed: {type(exc).__name__}: {exc}",
+                   evidence=type(exc).__name__)
+    return fmt

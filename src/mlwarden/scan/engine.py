@@ -1,0 +1,190 @@
+"""The scan engine: walk the inputs, scan each file (in parallel processes), apply policy, build the Report.
+
+I/O lives here: the engine opens each file and hands the scanners a seekable stream. It never imports,
+unpickles or executes anything it scans, and a failure in one file becomes a finding for that file only.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mlwarden.core.errors import InputError
+from mlwarden.core.findings import Finding, Location
+from mlwarden.core.policy import Config, apply_policy, is_skipped, load_baseline
+from mlwarden.core.report import Report, ScanStats
+from mlwarden.core.rules import make_finding
+from mlwarden.scan.context import ScanContext, ScanOptions
+from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scan.identify import HF_CODE
+
+# Version-control folders are never model artifacts and can be huge.
+SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+# Below this many files, process start-up costs more than it saves.
+_PARALLEL_MIN_FILES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class FileTask:
+    path: str  # on disk
+    display: str  # as reported: the path as found under the scanned path, POSIX separators
+    size: int
+    model_folder: bool  # folder holds a config.json: its .py files are remote code for trust_remote_code
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    display: str
+    size: int
+    format: str | None
+    findings: tuple[Finding, ...]
+
+
+def _display(root_given: str, rel: str) -> str:
+    joined = os.path.join(root_given, rel) if rel else root_given
+    return os.path.normpath(joined).replace(os.sep, "/")
+
+
+def collect_files(paths: Sequence[str | os.PathLike[str]], skip: Sequence[str] = ()) -> list[FileTask]:
+    """Expand files and folders into scan tasks. Symbolic links are not followed (they could leave the tree)."""
+    tasks: list[FileTask] = []
+    for given in paths:
+        root = os.fspath(given)
+        if not os.path.lexists(root):
+            raise InputError(f"path '{root}' does not exist; check the spelling or run from the right folder")
+        if os.path.isfile(root):
+            folder = os.path.dirname(os.path.abspath(root))
+            tasks.append(FileTask(root, _display(root, ""), os.path.getsize(root),
+                                  os.path.isfile(os.path.join(folder, "config.json"))))
+            continue
+        if not os.path.isdir(root):
+            raise InputError(f"path '{root}' is not a regular file or folder; give a file or folder to scan")
+        for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):
+            rel_dir = os.path.relpath(dirpath, root)
+            rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS
+                                 and not is_skipped(f"{rel_dir}/{d}".lstrip("/"), skip))
+            model_folder = "config.json" in filenames
+            for name in sorted(filenames):
+                rel = f"{rel_dir}/{name}".lstrip("/")
+                if is_skipped(rel, skip):
+                    continue
+                full = os.path.join(dirpath, name)
+                try:
+                    info = os.lstat(full)
+                except OSError:
+                    info = None
+                # Links are not followed; FIFOs, sockets and devices are skipped (opening a FIFO would hang).
+                if info is not None and not stat.S_ISREG(info.st_mode):
+                    continue
+                tasks.append(FileTask(full, _display(root, rel), info.st_size if info else 0, model_folder))
+    return tasks
+
+
+def scan_file(task: FileTask, options: ScanOptions) -> FileResult:
+    """Scan one file on disk. Never raises for problems with the file: they become findings."""
+    ctx = ScanContext(path=task.display, size=task.size, options=options, name=os.path.basename(task.path))
+    fmt: str | None = None
+    try:
+        with open(task.path, "rb") as stream:
+            ctx.size = os.fstat(stream.fileno()).st_size
+            from mlwarden.scan.dispatch import detect_format
+
+            fmt = detect_format(stream, ctx)
+            if fmt == HF_CODE and not task.model_folder:
+                fmt = None  # ordinary source code: the code scanners handle it, not the model scanner
+            if fmt is not None:
+                scan_stream(stream, ctx, format_hint=fmt)
+    except OSError as exc:
+        ctx.findings.append(make_finding(
+            "MW-SCAN-001", Location(task.display), f"cannot read file: {exc.strerror or exc}",
+            evidence=type(exc).__name__, scanner="engine"))
+    return FileResult(task.display, ctx.size, fmt, tuple(ctx.findings))
+
+
+def _scan_chunk(tasks: list[FileTask], options: ScanOptions) -> list[FileResult]:
+    return [scan_file(t, options) for t in tasks]
+
+
+def _chunks(tasks: list[FileTask], jobs: int) -> Iterator[list[FileTask]]:
+    # Small chunks keep all workers busy when one file is slow; big files go alone.
+    size = max(1, min(32, len(tasks) // (jobs * 8) or 1))
+    batch: list[FileTask] = []
+    for task in sorted(tasks, key=lambda t: -t.size):
+        batch.append(task)
+        if len(batch) >= size or task.size > 64 * 1024 * 1024:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def run_tasks(tasks: list[FileTask], options: ScanOptions, *, jobs: int,
+              on_result: Callable[[FileResult], None] | None = None) -> list[FileResult]:
+    results: list[FileResult] = []
+    if jobs <= 1 or len(tasks) < _PARALLEL_MIN_FILES:
+        for task in tasks:
+            result = scan_file(task, options)
+            results.append(result)
+            if on_result:
+                on_result(result)
+        return results
+    import multiprocessing
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method)) as pool:
+        from concurrent.futures import as_completed
+
+        futures = [pool.submit(_scan_chunk, chunk, options) for chunk in _chunks(tasks, jobs)]
+        for future in as_completed(futures):
+            for result in future.result():
+                results.append(result)
+                if on_result:
+                    on_result(result)
+    return results
+
+
+def scan_paths(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    config: Config | None = None,
+    jobs: int | None = None,
+    baseline: Path | None = None,
+    use_baseline: bool = True,
+    on_start: Callable[[int], None] | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
+) -> Report:
+    """Scan files and folders and return the Report (policy applied). The engine behind ``mlwarden.scan``."""
+    from mlwarden import __version__
+
+    if not paths:
+        raise InputError("no path given; name at least one file or folder to scan")
+    config = config or Config()
+    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    clock = time.perf_counter()
+    tasks = collect_files(paths, config.model.skip)
+    options = ScanOptions(trusted_callables=frozenset(config.model.trusted_callables))
+    if on_start:
+        on_start(len(tasks))
+    results = run_tasks(tasks, options, jobs=jobs or os.cpu_count() or 1, on_result=on_result)
+
+    stats = ScanStats(files_seen=len(tasks))
+    findings: list[Finding] = []
+    for result in results:
+        stats.bytes_seen += result.size
+        if result.format is not None:
+            stats.files_scanned += 1
+            stats.formats[result.format] += 1
+        findings.extend(result.findings)
+    baseline_path = baseline or (config.baseline_path() if use_baseline else None)
+    known = load_baseline(baseline_path) if baseline_path else frozenset()
+    outcome = apply_policy(findings, config, known)
+    stats.duration_s = round(time.perf_counter() - clock, 3)
+    return Report(findings=outcome.active, suppressed=outcome.suppressed, roots=[os.fspath(p) for p in paths],
+                  tool_version=__version__, fail_on=config.fail_on, stats=stats, started_at=started)

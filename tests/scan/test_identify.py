@@ -1,0 +1,62 @@
+import pickle
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mlwarden.scan.identify import compression_of, extension_of, identify
+
+SAMPLES = [
+    (b"\x80\x04\x95" + b"\x00" * 8, "x", "pickle"),
+    (b"PK\x03\x04" + b"\x00" * 30, "model.bin", "zip"),
+    (b"\x93NUMPY\x01\x00", "a", "npy"),
+    (b"\x89HDF\r\n\x1a\n" + b"\x00" * 8, "m.h5", "hdf5"),
+    (b"GGUF\x03\x00\x00\x00", "m", "gguf"),
+    (b"\x1f\x8b\x08\x00", "m.gz", "compressed"),
+    (b"BZh91AY", "m", "compressed"),
+    (b"\xfd7zXZ\x00\x00", "m", "compressed"),
+    (b"x\x9c\xcb", "m.joblib", "compressed"),
+    (struct.pack("<Q", 20) + b'{"a":{}}' + b" " * 12, "w.safetensors", "safetensors"),
+    (b'{"module": "keras", "class_name": "Sequential", "config": {}}', "config.json", "keras-config"),
+    (b'{"model_type": "bert"}', "config.json", "hf-config"),
+    (b'{"a": 1}', "data.json", "json"),
+    (b"\x08\x01\x12\x04", "saved_model.pb", "tf-savedmodel"),
+    (b"\x08\x09\x12\x04abcd", "model.onnx", "onnx"),
+    (b"import os\n", "modeling.py", "hf-code"),
+    (b"hello world, plain text\n", "notes.txt", "text"),
+    (b"\x00\x01\x02\x03", "blob", None),
+]
+
+
+@pytest.mark.parametrize("head, name, expected", SAMPLES)
+def test_identify_by_content(head, name, expected):
+    assert identify(head, name=name, size=1000) == expected
+
+
+def test_content_wins_over_the_name():
+    payload = pickle.dumps({"a": 1}, protocol=4)
+    assert identify(payload, name="weights.safetensors", size=len(payload)) == "pickle"
+    assert identify(b"PK\x03\x04" + b"\0" * 26, name="config.json", size=30) == "zip"
+
+
+def test_tar_magic_at_257():
+    head = b"\x00" * 257 + b"ustar\x0000" + b"\x00" * 300
+    assert identify(head, name="x", size=len(head)) == "tar"
+
+
+def test_text_starting_with_x_is_not_zlib():
+    assert compression_of(b"x marks the spot") is None
+    assert compression_of(b"x\x9c") == "zlib"
+
+
+def test_extension_of():
+    assert extension_of("dir/Model.SafeTensors") == ".safetensors"
+    assert extension_of(".hidden") == ""
+    assert extension_of("noext") == ""
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600), st.sampled_from(["a.bin", "config.json", "x.onnx", "m.pb", "", "z.py"]))
+def test_identify_never_raises(head, name):
+    identify(head, name=name, size=len(head))
