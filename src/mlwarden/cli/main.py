@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from mlwarden import __version__
@@ -56,18 +55,17 @@ def run(argv: list[str] | None = None) -> None:
     """Entry point: run the app with one-line errors and the documented exit codes (0, 1, 2)."""
     try:
         code = app(args=argv, prog_name="mlwarden", standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as exc:
-        sys.stdout.write(exc.ctx.get_help() + "\n")
-        sys.exit(0)
-    except click.UsageError as exc:
-        command = exc.ctx.command_path if exc.ctx is not None else "mlwarden"
-        _fail(f"{exc.format_message()} (see '{command} --help')")
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         _fail("aborted")
-    except click.ClickException as exc:
-        _fail(exc.format_message())
+    except typer.TyperException as exc:  # typer's usage errors (bad flag, missing argument, bad value)
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            sys.stdout.write(ctx.get_help() + "\n")
+            sys.exit(0)
+        command = ctx.command_path if ctx is not None else "mlwarden"
+        _fail(f"{exc.format_message()} (see '{command} --help')")
     except MlwardenError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

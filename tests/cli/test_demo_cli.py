@@ -1,0 +1,59 @@
+"""`mlwarden demo`: poisoned models are found, clean ones are not, the HTML report lands beside the project."""
+
+import json
+
+import pytest
+
+from mlwarden.cli.main import run
+from mlwarden.demo import demo_files
+from mlwarden.scan.engine import scan_paths
+
+# What each poisoned demo file must be caught for.
+EXPECTED = {
+    "models/poisoned/classifier.pkl": "MW-PKL-001",
+    "models/poisoned/checkpoint.pt": "MW-PKL-001",
+    "models/poisoned/weights.safetensors": "MW-FMT-002",
+    "models/poisoned/vectors.npy": "MW-PKL-001",
+    "models/poisoned/pipeline.joblib": "MW-PKL-001",
+    "models/poisoned/sentiment.keras": "MW-KERAS-001",
+    "models/poisoned/detector/model.onnx": "MW-ONNX-001",
+    "models/poisoned/chat-model.gguf": "MW-GGUF-001",
+    "models/poisoned/remote-code/config.json": "MW-HF-001",
+    "models/poisoned/remote-code/modeling_demo.py": "MW-HF-002",
+}
+
+
+def test_demo_writes_scans_and_reports(tmp_path, capsys):
+    target = tmp_path / "demo"
+    with pytest.raises(SystemExit) as info:
+        run(["demo", str(target)])
+    out, _ = capsys.readouterr()
+    assert info.value.code == 0
+    assert (target / "mlwarden-report.html").is_file()
+    assert "MW-PKL-001" in out
+
+
+def test_demo_findings_are_exactly_the_poisoned_files(tmp_path):
+    from mlwarden.demo import write_demo_project
+
+    write_demo_project(tmp_path)
+    report = scan_paths([tmp_path], jobs=1)
+    by_file: dict[str, set[str]] = {}
+    for finding in report.findings:
+        rel = finding.location.path.removeprefix(str(tmp_path).replace("\\", "/") + "/")
+        by_file.setdefault(rel, set()).add(finding.rule_id)
+    for rel, rule in EXPECTED.items():
+        assert rule in by_file.get(rel, set()), (rel, by_file.get(rel))
+    clean = {rel for rel in demo_files() if rel.startswith("models/clean/")}
+    noisy = {rel: rules for rel, rules in by_file.items() if rel in clean}
+    assert noisy == {}, json.dumps({k: sorted(v) for k, v in noisy.items()})
+
+
+def test_demo_refuses_to_overwrite(tmp_path, capsys):
+    from mlwarden.demo import write_demo_project
+
+    write_demo_project(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        run(["demo", str(tmp_path)])
+    assert info.value.code == 2
+    assert "already exists" in capsys.readouterr().err
