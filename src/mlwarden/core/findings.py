@@ -94,8 +94,13 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """A stable identity for baselines: rule, path, member and evidence; not offsets, which shift on edits."""
-        parts = [self.rule_id, self.location.path, self.location.member or "", self.evidence or self.message]
-        return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        text = "\x1f".join([self.rule_id, self.location.path, self.location.member or "",
+                            self.evidence or self.message])
+        try:
+            raw = text.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # lone surrogates outside the escape range (pickle strings, Windows names)
+            raw = text.encode("utf-8", "surrogatepass")
+        return hashlib.sha256(raw).hexdigest()[:32]
 
     def with_severity(self, severity: Severity) -> Finding:
         return replace(self, severity=severity)
