@@ -2,6 +2,7 @@
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 
@@ -21,7 +22,7 @@ def invoke(capsys, *argv):
 @pytest.fixture()
 def models(tmp_path):
     (tmp_path / "evil.pkl").write_bytes(protocol0_payload())
-    (tmp_path / "ok.pkl").write_bytes(b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00}\x94."  )
+    (tmp_path / "ok.pkl").write_bytes(pickle.dumps({"weights": [0.5, 1.5]}, protocol=4))
     return tmp_path
 
 
@@ -54,7 +55,7 @@ def test_json_contract(capsys, models, tmp_path):
     (["scan", "."], None),
     (["scan", ".", "--format", "xml"], "--format"),
     (["scan", ".", "--bogus"], "--bogus"),
-    (["scan"], "PATHS"),
+    (["scan"], "paths"),
     (["scan", ".", "--fail-on", "severe"], "--fail-on"),
     (["scan", ".", "--config", "/nope/mlwarden.toml"], "--config"),
     (["scan", ".", "--baseline", "/nope/baseline.json"], "--write-baseline"),

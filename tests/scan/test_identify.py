@@ -60,3 +60,27 @@ def test_extension_of():
 @given(st.binary(max_size=600), st.sampled_from(["a.bin", "config.json", "x.onnx", "m.pb", "", "z.py"]))
 def test_identify_never_raises(head, name):
     identify(head, name=name, size=len(head))
+
+
+def test_pickle_with_an_appended_zip_is_a_polyglot():
+    import io
+    import zipfile
+
+    from mlwarden.scan.context import ScanContext
+    from mlwarden.scan.dispatch import _has_trailing_zip, scan_stream
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("inner.txt", "hello")
+    data = pickle.dumps([1, 2, 3], protocol=2) + buf.getvalue()
+    assert _has_trailing_zip(io.BytesIO(data), len(data))
+    assert not _has_trailing_zip(io.BytesIO(b"x" * 100 + b"PK\x05\x06" + b"\0" * 30), 134)
+    ctx = ScanContext(path="p", size=len(data), name="model.pkl")
+    scan_stream(io.BytesIO(data), ctx)
+    assert any(f.rule_id == "MW-FMT-002" and f.evidence == "pickle+zip" for f in ctx.findings)
+
+
+def test_hdf5_with_a_user_block_is_still_hdf5():
+    head = b"\x00" * 512 + b"\x89HDF\r\n\x1a\n" + b"\x00" * 100
+    assert identify(head, name="model.bin", size=10_000) == "hdf5"
+    assert identify(b"\x00" * 4096, name="model.h5", size=100_000) == "hdf5"

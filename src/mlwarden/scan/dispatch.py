@@ -5,6 +5,7 @@ Reads only the head needed to identify the format; the scanner decides what else
 
 from __future__ import annotations
 
+import struct
 from typing import BinaryIO
 
 from mlwarden.artifacts.registry import scanner_for
@@ -31,6 +32,10 @@ def scan_stream(stream: BinaryIO, ctx: ScanContext, *, format_hint: str | None =
     if expected is not None and fmt not in expected and not (fmt in _PASSIVE and "text" in expected):
         ctx.report("MW-FMT-002", f"'{ctx.name}' is named like {extension_of(ctx.name)} but its content is {fmt}",
                    evidence=f"{extension_of(ctx.name)} -> {fmt}")
+    if fmt != "zip" and _has_trailing_zip(stream, ctx.size):
+        ctx.report("MW-FMT-002", f"'{ctx.name}' is {fmt} and also a zip archive (polyglot); the zip part is "
+                   "scanned too", evidence=f"{fmt}+zip")
+        ctx.scan_member("<appended zip>", stream, ctx.size, format_hint="zip")
     if fmt in _PASSIVE:
         return fmt
     scanner = scanner_for(fmt)
@@ -50,3 +55,28 @@ def scan_stream(stream: BinaryIO, ctx: ScanContext, *, format_hint: str | None =
         ctx.report("MW-SCAN-002", f"{scanner.name} scanner failed: {type(exc).__name__}: {exc}",
                    evidence=type(exc).__name__)
     return fmt
+
+
+_EOCD = b"PK\x05\x06"
+_EOCD_SIZE = 22
+
+
+def _has_trailing_zip(stream: BinaryIO, size: int) -> bool:
+    """True when the stream ends with a consistent zip end-of-central-directory record (a zip appended to
+    another format). The record's comment length must reach exactly to the end, so tensor bytes that happen to
+    contain the signature do not count."""
+    if size < _EOCD_SIZE:
+        return False
+    window = min(size, _EOCD_SIZE + 0xFFFF)
+    stream.seek(size - window)
+    tail = stream.read(window)
+    stream.seek(0)
+    pos = tail.rfind(_EOCD)
+    while pos >= 0:
+        if pos + _EOCD_SIZE <= len(tail):
+            cd_size, cd_offset, comment_len = struct.unpack_from("<IIH", tail, pos + 12)
+            eocd_at = size - window + pos
+            if pos + _EOCD_SIZE + comment_len == len(tail) and cd_size + cd_offset <= eocd_at and cd_size > 0:
+                return True
+        pos = tail.rfind(_EOCD, 0, pos)
+    return False

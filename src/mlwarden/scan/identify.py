@@ -29,6 +29,8 @@ HF_CODE = "hf-code"
 # (torch/serialization.py: MAGIC_NUMBER = 0x1950a86a20f9469cfc6c).
 _TORCH_LEGACY_HEAD = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
 
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
 _COMPRESSION_MAGICS: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip"),
     (b"BZh", "bz2"),
@@ -124,8 +126,8 @@ def identify(head: bytes, *, name: str = "", size: int = 0) -> str | None:
         return ZIP
     if head.startswith(b"\x93NUMPY"):
         return NPY
-    if head.startswith(b"\x89HDF\r\n\x1a\n"):
-        return HDF5
+    if any(head[at:at + 8] == _HDF5_MAGIC for at in (0, 512, 1024, 2048)):
+        return HDF5  # HDF5 allows a user block before the superblock, at 512 * 2**n
     if head.startswith(b"GGUF"):
         return GGUF
     if len(head) > 262 and head[257:262] == b"ustar":
@@ -148,6 +150,8 @@ def identify(head: bytes, *, name: str = "", size: int = 0) -> str | None:
         return PICKLE
     if ext == ".py":
         return HF_CODE
+    if ext in (".h5", ".hdf5", ".keras") and len(head) >= 4096:
+        return HDF5  # superblock may sit further out (user block); the HDF5 scanner searches for it
     if len(head) > 1 and _is_text(head):
         return "text"
     return None
