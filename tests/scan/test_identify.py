@@ -84,3 +84,45 @@ def test_hdf5_with_a_user_block_is_still_hdf5():
     head = b"\x00" * 512 + b"\x89HDF\r\n\x1a\n" + b"\x00" * 100
     assert identify(head, name="model.bin", size=10_000) == "hdf5"
     assert identify(b"\x00" * 4096, name="model.h5", size=100_000) == "hdf5"
+
+
+@pytest.mark.parametrize("name, expected", [("w.safetensors", "safetensors"), ("m.gguf", "gguf"),
+                                            ("a.npy", "npy"), ("m.pt", "pickle"), ("notes.bin", None)])
+def test_unrecognised_content_with_a_model_extension_goes_to_that_scanner(name, expected):
+    assert identify(b"\x00\x01\x02garbage", name=name, size=10) == expected
+
+
+@pytest.mark.parametrize("name", ["tokenizer_config.json", "chat_template.json", "processor_config.json"])
+def test_hugging_face_json_files_are_recognised_by_name(name):
+    head = b'{"added_tokens_decoder": {"0": {"content": "<pad>"}}}'
+    assert identify(head, name=name, size=len(head)) == "hf-config"
+    assert identify(b"{{ messages }}", name="chat_template.jinja", size=14) == "hf-chat-template"
+
+
+def test_hostile_safetensors_header_is_reported_not_skipped():
+    import io
+    import struct
+
+    from mlwarden.scan.context import ScanContext
+    from mlwarden.scan.dispatch import scan_stream
+
+    data = struct.pack("<Q", 1 << 40) + b'{"a": 1}'
+    ctx = ScanContext(path="w.safetensors", size=len(data), name="w.safetensors")
+    scan_stream(io.BytesIO(data), ctx)
+    assert any(f.rule_id in ("MW-ST-001", "MW-FMT-001") for f in ctx.findings)
+
+
+def test_keras_config_with_a_padded_head_is_still_analysed_as_keras():
+    import io
+    import json
+
+    from mlwarden.scan.context import ScanContext
+    from mlwarden.scan.dispatch import scan_stream
+
+    doc = {"padding": "x" * 8000, "class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "Lambda", "config": {"name": "evil", "function": {
+            "class_name": "__lambda__", "config": {"code": "4wAAAAAAAAAAAAAAAG9zAHN5c3RlbQ=="}}}}]}}
+    data = json.dumps(doc).encode()
+    ctx = ScanContext(path="m.keras", size=len(data), name="config.json", member="config.json")
+    scan_stream(io.BytesIO(data), ctx)
+    assert any(f.rule_id == "MW-KERAS-001" for f in ctx.findings), ctx.findings

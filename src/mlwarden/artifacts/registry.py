@@ -26,6 +26,7 @@ SCANNERS: dict[str, str] = {
     "safetensors": "mlwarden.artifacts.safetensors:SafetensorsScanner",
     "hf-config": "mlwarden.artifacts.huggingface:HfConfigScanner",
     "hf-code": "mlwarden.artifacts.huggingface:HfCodeScanner",
+    "hf-chat-template": "mlwarden.artifacts.huggingface:HfChatTemplateScanner",
 }
 
 

@@ -146,6 +146,12 @@ _RULES: tuple[Rule, ...] = (
     Rule("MW-HF-002", "Model folder ships Python code", _M,
          "Python files in a model folder run when loaded with trust_remote_code=True.",
          "Review the code before enabling trust_remote_code.", ("CWE-94", *_SUPPLY)),
+    Rule("MW-HF-003", "Tokenizer chat template can escape the Jinja sandbox", _H,
+         "The chat_template in a tokenizer config reaches Python internals (attributes such as __globals__, "
+         "web-framework globals, other templates). transformers renders it in Jinja's sandbox, but other "
+         "runtimes render chat templates without one (CVE-2024-34359 style).",
+         "Replace the chat template with a reviewed one; render templates only in a hardened sandbox.",
+         ("CWE-1336", "CVE-2024-34359", *_SUPPLY)),
 )
 
 CATALOGUE: dict[str, Rule] = {rule.rule_id: rule for rule in _RULES}

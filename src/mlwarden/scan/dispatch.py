@@ -38,7 +38,11 @@ def scan_stream(stream: BinaryIO, ctx: ScanContext, *, format_hint: str | None =
         ctx.scan_member("<appended zip>", stream, ctx.size, format_hint="zip")
     if fmt in _PASSIVE:
         return fmt
-    scanner = scanner_for(fmt)
+    try:
+        scanner = scanner_for(fmt)
+    except ImportError as exc:
+        ctx.report("MW-SCAN-002", f"the {fmt} scanner could not be loaded: {exc}", evidence=type(exc).__name__)
+        return fmt
     if scanner is None:
         return fmt
     ctx.scanner = scanner.name

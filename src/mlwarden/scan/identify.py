@@ -24,6 +24,30 @@ KERAS_METADATA = "keras-metadata"
 KERAS_CONFIG = "keras-config"
 HF_CONFIG = "hf-config"
 HF_CODE = "hf-code"
+HF_CHAT_TEMPLATE = "hf-chat-template"
+
+# Hugging Face JSON files that can carry auto_map, custom pipelines or chat templates whatever their first keys.
+_HF_JSON_NAMES = frozenset({"config.json", "tokenizer_config.json", "processor_config.json",
+                            "preprocessor_config.json", "chat_template.json", "config_sentence_transformers.json",
+                            "generation_config.json", "feature_extractor_config.json"})
+_HF_JSON_MARKERS = (b'"auto_map"', b'"model_type"', b'"architectures"', b'"chat_template"', b'"custom_pipelines"',
+                    b'"trust_remote_code"')
+
+# A file named like a single-format model whose content matches nothing is handed to that format's scanner,
+# which then fails closed (MW-FMT-001 / MW-ST-001 ...) instead of the file being silently skipped.
+FORMAT_BY_EXTENSION: dict[str, str] = {
+    ".safetensors": "safetensors",
+    ".gguf": "gguf",
+    ".npy": "npy",
+    ".npz": "zip",
+    ".keras": "zip",
+    ".pkl": "pickle",
+    ".pickle": "pickle",
+    ".joblib": "pickle",
+    ".pt": "pickle",
+    ".pth": "pickle",
+    ".ckpt": "pickle",
+}
 
 # PyTorch's legacy (pre-1.6) format starts with a protocol-2 pickle of this LONG1 magic number
 # (torch/serialization.py: MAGIC_NUMBER = 0x1950a86a20f9469cfc6c).
@@ -57,6 +81,7 @@ EXPECTED_BY_EXTENSION: dict[str, frozenset[str]] = {
     ".yaml": frozenset({"text"}),
     ".yml": frozenset({"text"}),
     ".py": frozenset({HF_CODE, "text"}),
+    ".jinja": frozenset({HF_CHAT_TEMPLATE, "text"}),
     ".zip": frozenset({ZIP}),
     ".tar": frozenset({TAR}),
     ".pb": frozenset({TF_SAVEDMODEL, KERAS_METADATA, ONNX}),
@@ -103,7 +128,7 @@ def _looks_like_json(head: bytes) -> bool:
 def _json_kind(head: bytes, name: str) -> str:
     if b'"class_name"' in head and (b'"config"' in head or b'"module"' in head):
         return KERAS_CONFIG
-    if name == "config.json" or b'"auto_map"' in head or b'"model_type"' in head or b'"architectures"' in head:
+    if name in _HF_JSON_NAMES or any(marker in head for marker in _HF_JSON_MARKERS):
         return HF_CONFIG
     return "json"
 
@@ -144,6 +169,8 @@ def identify(head: bytes, *, name: str = "", size: int = 0) -> str | None:
         return KERAS_METADATA
     if ext == ".onnx" or (ext in ("", ".bin", ".model") and _looks_like_onnx(head)):
         return ONNX
+    if base == "chat_template.jinja":
+        return HF_CHAT_TEMPLATE
     if _looks_like_json(head):
         return _json_kind(head, base)
     if _probe_pickle(head):
@@ -152,6 +179,8 @@ def identify(head: bytes, *, name: str = "", size: int = 0) -> str | None:
         return HF_CODE
     if ext in (".h5", ".hdf5", ".keras") and len(head) >= 4096:
         return HDF5  # superblock may sit further out (user block); the HDF5 scanner searches for it
+    if ext in FORMAT_BY_EXTENSION:
+        return FORMAT_BY_EXTENSION[ext]
     if len(head) > 1 and _is_text(head):
         return "text"
     return None
