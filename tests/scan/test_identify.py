@@ -126,3 +126,25 @@ def test_keras_config_with_a_padded_head_is_still_analysed_as_keras():
     ctx = ScanContext(path="m.keras", size=len(data), name="config.json", member="config.json")
     scan_stream(io.BytesIO(data), ctx)
     assert any(f.rule_id == "MW-KERAS-001" for f in ctx.findings), ctx.findings
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_torch_legacy_magic_at_any_protocol(protocol):
+    magic = 0x1950A86A20F9469CFC6C
+    head = pickle.dumps(magic, protocol=protocol) + pickle.dumps(1001, protocol=protocol)
+    assert identify(head, name="old.pt", size=len(head)) == "torch-legacy"
+
+
+def test_zip_behind_unknown_leading_bytes_is_found(tmp_path):
+    import io
+    import zipfile
+
+    from mlwarden.scan.engine import scan_paths
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("payload.pkl", b"cos\nsystem\n(S'true'\ntR.")
+    (tmp_path / "installer.bin").write_bytes(b"\x00\x01#!/bin/sh\nexit 0\n" + buf.getvalue())
+    report = scan_paths([tmp_path], jobs=1)
+    rules = {f.rule_id for f in report.findings}
+    assert {"MW-FMT-002", "MW-PKL-001"} <= rules

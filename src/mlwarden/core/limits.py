@@ -31,8 +31,10 @@ class Limits:
     # Archive members looked at per archive, and total bytes decompressed per top-level file.
     max_archive_members: int = 100_000
     max_decompressed_bytes: int = 4 * GiB
-    # Compression ratio beyond which a member is treated as a bomb (only checked for large members).
-    max_compression_ratio: int = 200
+    # Compression ratio beyond which a member is treated as a bomb (only checked for large members). Deflate
+    # cannot exceed about 1032:1, so zero-filled arrays in savez_compressed files stay legitimate; bzip2 and
+    # xz can go far beyond, and nested archives are bounded by the shared decompression budget below.
+    max_compression_ratio: int = 1100
     bomb_check_min_bytes: int = 16 * MiB
     # Largest member read into memory for a nested scan.
     max_member_bytes: int = 1 * GiB

@@ -26,13 +26,20 @@ def detect_format(stream: BinaryIO, ctx: ScanContext) -> str | None:
 def scan_stream(stream: BinaryIO, ctx: ScanContext, *, format_hint: str | None = None) -> str | None:
     """Identify and scan ``stream``; return the format id (None if not a scanned format)."""
     fmt = format_hint or detect_format(stream, ctx)
+    # Zips are read from their end, so loaders accept any bytes in front of them. Checked on top-level files
+    # only: for a compressed archive member, reading its tail would mean inflating all of it.
+    trailing_zip = ctx.depth == 0 and fmt != "zip" and _has_trailing_zip(stream, ctx.size)
     if fmt is None:
-        return None
+        if not trailing_zip:
+            return None
+        ctx.report("MW-FMT-002", f"'{ctx.name}' is a zip archive behind {_leading(stream, ctx.size)} of other "
+                   "data", evidence="prefix+zip")
+        fmt, trailing_zip = "zip", False
     expected = EXPECTED_BY_EXTENSION.get(extension_of(ctx.name))
     if expected is not None and fmt not in expected and not (fmt in _PASSIVE and "text" in expected):
         ctx.report("MW-FMT-002", f"'{ctx.name}' is named like {extension_of(ctx.name)} but its content is {fmt}",
                    evidence=f"{extension_of(ctx.name)} -> {fmt}")
-    if fmt != "zip" and _has_trailing_zip(stream, ctx.size):
+    if trailing_zip:
         ctx.report("MW-FMT-002", f"'{ctx.name}' is {fmt} and also a zip archive (polyglot); the zip part is "
                    "scanned too", evidence=f"{fmt}+zip")
         ctx.scan_member("<appended zip>", stream, ctx.size, format_hint="zip")
@@ -84,3 +91,17 @@ def _has_trailing_zip(stream: BinaryIO, size: int) -> bool:
                 return True
         pos = tail.rfind(_EOCD, 0, pos)
     return False
+
+
+def _leading(stream: BinaryIO, size: int) -> str:
+    """Describe how much data precedes the zip (best effort, for the message only)."""
+    window = min(size, _EOCD_SIZE + 0xFFFF)
+    stream.seek(size - window)
+    tail = stream.read(window)
+    stream.seek(0)
+    pos = tail.rfind(_EOCD)
+    if pos < 0:
+        return "some bytes"
+    cd_size, cd_offset = struct.unpack_from("<II", tail, pos + 12)
+    eocd_at = size - window + pos
+    return f"{max(0, eocd_at - cd_size - cd_offset)} bytes"

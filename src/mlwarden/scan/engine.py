@@ -99,7 +99,9 @@ def scan_file(task: FileTask, options: ScanOptions) -> FileResult:
             fmt = detect_format(stream, ctx)
             if fmt == HF_CODE and not task.model_folder:
                 fmt = None  # ordinary source code: the code scanners handle it, not the model scanner
-            if fmt is not None:
+            elif fmt is None:
+                fmt = scan_stream(stream, ctx)  # may still find a zip behind unknown leading bytes
+            else:
                 scan_stream(stream, ctx, format_hint=fmt)
     except OSError as exc:
         ctx.findings.append(make_finding(

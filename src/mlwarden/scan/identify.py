@@ -51,7 +51,15 @@ FORMAT_BY_EXTENSION: dict[str, str] = {
 
 # PyTorch's legacy (pre-1.6) format starts with a protocol-2 pickle of this LONG1 magic number
 # (torch/serialization.py: MAGIC_NUMBER = 0x1950a86a20f9469cfc6c).
-_TORCH_LEGACY_HEAD = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
+# Any protocol from 2 (the default) to 5 (pickle_protocol=...), protocol 4+ with a FRAME opcode first.
+_TORCH_LEGACY_MAGIC = b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
+
+
+def _is_torch_legacy(head: bytes) -> bool:
+    if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:
+        return False
+    at = 11 if head[2:3] == b"\x95" else 2
+    return head[at:at + len(_TORCH_LEGACY_MAGIC)] == _TORCH_LEGACY_MAGIC
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -145,7 +153,7 @@ def identify(head: bytes, *, name: str = "", size: int = 0) -> str | None:
     """
     base = name.rsplit("/", 1)[-1]
     ext = extension_of(base)
-    if head.startswith(_TORCH_LEGACY_HEAD):
+    if _is_torch_legacy(head):
         return TORCH_LEGACY
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
         return ZIP
