@@ -366,3 +366,14 @@ def test_gzipped_tar():
     _, findings, _ = scan(data, name="model.tar.gz")
     assert any(f.rule_id == "MW-ARC-001" and f.location.member == "<gzip>!../../evil.pkl" for f in findings)
     assert system_calls(findings)
+
+
+def test_stored_nested_zip_is_not_an_ambiguous_end_record():
+    inner = arc.zip_of({"weights.npy": b"\x93NUMPY\x01\x00v\x00" + b"{'descr': '<f4', 'fortran_order': False, "
+                        b"'shape': (1,), }".ljust(117) + b"\n" + b"\x00" * 4})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as outer:
+        outer.writestr("readme.txt", "nested archive")
+        outer.writestr("inner.zip", inner)
+    _, findings, _ = scan(buf.getvalue())
+    assert "MW-ARC-003" not in rules(findings), findings

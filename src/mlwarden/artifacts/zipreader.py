@@ -172,15 +172,18 @@ def _locate_central_directory(stream: BinaryIO, size: int, limits: Limits,
     base = size - len(tail)
     pos = tail.rfind(_END_SIG)
     plausible: list[tuple[int, int, int, int]] = []
+    positions: list[int] = []
     while pos >= 0 and len(plausible) < 2:
         found = _parse_end_record(stream, size, tail, base, pos)
         if found is not None:
             plausible.append(found)
+            positions.append(base + pos)
         pos = tail.rfind(_END_SIG, 0, pos)
     if not plausible:
         return None
     start, cd_size, count, prepended = plausible[0]  # the last end record wins, as in miniz and zipfile
-    if len(plausible) > 1 and plausible[1][:2] != (start, cd_size):
+    # An earlier record inside the member data is just a stored zip member (a nested archive), not ambiguity.
+    if len(plausible) > 1 and plausible[1][:2] != (start, cd_size) and positions[1] >= start:
         directory.note("MW-ARC-003", "the archive has more than one end-of-central-directory record; readers "
                        "that pick a different one see different members", evidence="multiple end records")
     directory.prepended = prepended

@@ -26,6 +26,8 @@ from mlwarden.scan.identify import HF_CODE
 
 # Version-control folders are never model artifacts and can be huge.
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
+# Recognised, but nothing in them is analysed by the model scanner.
+_UNANALYSED = frozenset({"text", "json"})
 # Below this many files, process start-up costs more than it saves.
 _PARALLEL_MIN_FILES = 8
 
@@ -181,8 +183,9 @@ def scan_paths(
     for result in results:
         stats.bytes_seen += result.size
         if result.format is not None:
-            stats.files_scanned += 1
             stats.formats[result.format] += 1
+            if result.format not in _UNANALYSED:
+                stats.files_scanned += 1
         findings.extend(result.findings)
     baseline_path = baseline or (config.baseline_path() if use_baseline else None)
     known = load_baseline(baseline_path) if baseline_path else frozenset()
