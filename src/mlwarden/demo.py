@@ -43,7 +43,7 @@ def _torch_tensor(key: str, shape: tuple[int, ...]) -> bytes:
     numel = 1
     for dim in shape:
         numel *= dim
-    stride = []
+    stride: list[int] = []
     step = 1
     for dim in reversed(shape):  # contiguous row-major strides
         stride.insert(0, step)

@@ -148,3 +148,9 @@ def test_zip_behind_unknown_leading_bytes_is_found(tmp_path):
     report = scan_paths([tmp_path], jobs=1)
     rules = {f.rule_id for f in report.findings}
     assert {"MW-FMT-002", "MW-PKL-001"} <= rules
+
+
+@pytest.mark.parametrize("name", ["model.onnx", "saved_model.pb", "keras_metadata.pb", "config.json"])
+def test_text_pickle_is_found_whatever_its_protobuf_or_json_name(name):
+    head = b"cos\nsystem\n(S'true'\ntR."
+    assert identify(head, name=name, size=len(head)) == "pickle"

@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from mlwarden.core.policy import Config
+    from mlwarden.core.report import Report
 
 HELP = ("Scan model files and folders without loading them. Exit 0 when nothing at or above --fail-on "
         "remains, 1 when something does, 2 on usage or input errors.")
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     terminal = "terminal"
     json = "json"
     sarif = "sarif"
     html = "html"
 
 
-class Level(str, Enum):
+class Level(StrEnum):
     critical = "critical"
     high = "high"
     medium = "medium"
@@ -76,15 +81,12 @@ def scan(
     return exit_code(report.findings, report.fail_on)
 
 
-def _scan_with_progress(paths: list[Path], config: object, jobs: int | None, baseline: Path | None,
-                        use_baseline: bool):  # type: ignore[no-untyped-def]
+def _scan_with_progress(paths: list[Path], config: Config, jobs: int | None, baseline: Path | None,
+                        use_baseline: bool) -> Report:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from mlwarden.core.policy import Config
     from mlwarden.scan.engine import FileResult, scan_paths
-
-    assert isinstance(config, Config)
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("scan", total=None)

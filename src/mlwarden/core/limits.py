@@ -23,7 +23,9 @@ class Limits:
     max_pickle_opcodes: int = 50_000_000
     # Symbolic stack depth / memo size: bounded to keep memory flat on hostile streams.
     max_pickle_stack: int = 1_000_000
-    max_pickle_memo: int = 1_000_000
+    # ~150 bytes per symbolic memo entry: 8M entries bound memory near 1.2 GB and fit legitimate ~150 MB
+    # pickles of dense object graphs (about 5.6M entries per 100 MB).
+    max_pickle_memo: int = 8_000_000
     # Concatenated pickles followed in one stream.
     max_pickles_per_stream: int = 64
     # Nesting: archive in archive in archive..., pickle in pickle...

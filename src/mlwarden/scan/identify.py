@@ -171,6 +171,10 @@ def identify(head: bytes, *, name: str = "", size: int = 0) -> str | None:
         return PICKLE
     if _looks_like_safetensors(head, size):
         return SAFETENSORS
+    # Protocol 0/1 pickles have no magic; probe them before the name-based protobuf branches, so that a
+    # text pickle named model.onnx or saved_model.pb still reaches the pickle analyzer.
+    if _probe_pickle(head):
+        return PICKLE
     if base == "saved_model.pb" or (ext == ".pb" and base != "keras_metadata.pb" and _looks_like_protobuf(head)):
         return TF_SAVEDMODEL
     if base == "keras_metadata.pb":
@@ -181,8 +185,6 @@ def identify(head: bytes, *, name: str = "", size: int = 0) -> str | None:
         return HF_CHAT_TEMPLATE
     if _looks_like_json(head):
         return _json_kind(head, base)
-    if _probe_pickle(head):
-        return PICKLE
     if ext == ".py":
         return HF_CODE
     if ext in (".h5", ".hdf5", ".keras") and len(head) >= 4096:
