@@ -126,8 +126,10 @@ def gguf_file(chat_template: str) -> bytes:
     return out + b"\x00" * 16
 
 
-def _varint(value: int) -> bytes:
+def proto_varint(value: int) -> bytes:
+    """Protobuf base-128 varint (negative numbers as their 64-bit two's complement, as protobuf does)."""
     out = bytearray()
+    value &= (1 << 64) - 1
     while True:
         byte = value & 0x7F
         value >>= 7
@@ -136,19 +138,23 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
-def _field(number: int, payload: bytes | int) -> bytes:
+def proto_field(number: int, payload: bytes | str | int) -> bytes:
+    """One protobuf field: a varint for ints, length-delimited for bytes and str."""
     if isinstance(payload, int):
-        return _varint(number << 3) + _varint(payload)
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+        return proto_varint(number << 3) + proto_varint(payload)
+    data = payload.encode() if isinstance(payload, str) else payload
+    return proto_varint(number << 3 | 2) + proto_varint(len(data)) + data
 
 
 def onnx_external_data_model(location: str) -> bytes:
     """ModelProto with one initializer whose external data lives at ``location`` (onnx.proto field numbers)."""
-    entry = _field(1, b"location") + _field(2, location.encode())
-    tensor = _field(1, 4) + _field(2, 1) + _field(8, b"weight") + _field(13, entry) + _field(14, 1)
-    graph = _field(2, b"demo-graph") + _field(5, tensor)
-    opset = _field(1, b"") + _field(2, 17)
-    return _field(1, 9) + _field(2, b"mlwarden-demo") + _field(7, graph) + _field(8, opset)
+    entry = proto_field(1, b"location") + proto_field(2, location.encode())
+    tensor = (proto_field(1, 4) + proto_field(2, 1) + proto_field(8, b"weight") + proto_field(13, entry)
+              + proto_field(14, 1))
+    graph = proto_field(2, b"demo-graph") + proto_field(5, tensor)
+    opset = proto_field(1, b"") + proto_field(2, 17)
+    return (proto_field(1, 9) + proto_field(2, b"mlwarden-demo") + proto_field(7, graph)
+            + proto_field(8, opset))
 
 
 def keras_archive(with_lambda: bool) -> bytes:

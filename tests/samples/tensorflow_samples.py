@@ -8,29 +8,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from mlwarden.demo import proto_field as field
+from mlwarden.demo import proto_varint as varint
+
 
 # --- protobuf wire encoding -------------------------------------------------------------------------------
-def varint(value: int) -> bytes:
-    out = bytearray()
-    value &= (1 << 64) - 1
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def tag(number: int, wire_type: int) -> bytes:
     return varint(number << 3 | wire_type)
-
-
-def field(number: int, payload: bytes | str | int) -> bytes:
-    """A varint field for ints, a length-delimited field for bytes and str."""
-    if isinstance(payload, int):
-        return tag(number, 0) + varint(payload)
-    data = payload.encode() if isinstance(payload, str) else payload
-    return tag(number, 2) + varint(len(data)) + data
 
 
 def fields(number: int, payloads: Sequence[bytes] | Sequence[str]) -> bytes:
