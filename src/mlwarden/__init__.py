@@ -33,7 +33,7 @@ def scan(
     ``config`` defaults to built-in defaults (pass ``mlwarden.core.policy.load_config()`` to use the project's
     configuration). Problems inside files are findings; a missing path raises ``mlwarden.core.errors.InputError``.
     """
-    from mlwarden.scan.engine import scan_paths
+    from mlwarden.scanning.engine import scan_paths
 
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]

@@ -16,8 +16,8 @@ from mlwarden.artifacts.archives import path_escape
 from mlwarden.artifacts.zipreader import read_directory
 from mlwarden.core.findings import Finding, Severity
 from mlwarden.core.limits import DEFAULT_LIMITS, Limits, MiB
-from mlwarden.scan.context import ScanContext, ScanOptions
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext, ScanOptions
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import archives as arc
 from tests.samples.pytorch import malicious_pickle
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlwarden.core.limits import Limits, MiB
-from mlwarden.scan.context import ScanContext, ScanOptions
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext, ScanOptions
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import archives as arc
 from tests.samples import numpy_samples as npys
 from tests.samples import pytorch as pt

@@ -13,8 +13,8 @@ import pytest
 from mlwarden.artifacts.jinja_template import ESCAPE, TOO_LARGE, UNPARSEABLE, find_template_escapes
 from mlwarden.core.findings import Finding, Severity
 from mlwarden.core.limits import Limits
-from mlwarden.scan.context import ScanContext, ScanOptions
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext, ScanOptions
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import gguf_samples as g
 
 

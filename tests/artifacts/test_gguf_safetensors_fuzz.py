@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from mlwarden.artifacts.jinja_template import ESCAPE, TOO_LARGE, UNPARSEABLE, find_template_escapes
 from mlwarden.core.findings import Finding
-from mlwarden.scan.context import ScanContext
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import gguf_samples as g
 from tests.samples import safetensors_samples as s
 

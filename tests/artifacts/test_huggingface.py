@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from mlwarden.artifacts.huggingface import HfChatTemplateScanner, find_dangerous_calls
 from mlwarden.core.findings import Finding, Severity
-from mlwarden.scan.context import ScanContext, ScanOptions
-from mlwarden.scan.dispatch import scan_stream
-from mlwarden.scan.engine import collect_files, run_tasks
+from mlwarden.scanning.context import ScanContext, ScanOptions
+from mlwarden.scanning.dispatch import scan_stream
+from mlwarden.scanning.engine import collect_files, run_tasks
 from tests.samples import hf_samples as h
 from tests.samples.gguf_samples import MALICIOUS_TEMPLATES
 

@@ -13,8 +13,8 @@ import pytest
 from mlwarden.artifacts.pickle import analyze_pickle
 from mlwarden.artifacts.pickle import scanner as scanner_module
 from mlwarden.core.findings import Severity
-from mlwarden.scan.context import ScanContext
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import pickles as samples
 
 joblib = pytest.importorskip("joblib")

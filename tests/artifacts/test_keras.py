@@ -12,8 +12,8 @@ from mlwarden.artifacts import keras as keras_module
 from mlwarden.artifacts.keras import KerasConfigAnalyzer, describe_bytecode
 from mlwarden.core.findings import Severity
 from mlwarden.core.limits import Limits
-from mlwarden.scan.context import ScanContext, ScanOptions
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext, ScanOptions
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import keras_samples as ks
 from tests.samples.tensorflow_samples import keras_metadata_pb
 

@@ -9,8 +9,8 @@ import pytest
 
 from mlwarden.artifacts.numpy_format import DtypeError, parse_descr
 from mlwarden.core.findings import Finding, Severity
-from mlwarden.scan.context import ScanContext
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import numpy_samples as npys
 from tests.samples.archives import CountingReader
 

@@ -9,8 +9,8 @@ import pytest
 
 from mlwarden.artifacts.onnx import OnnxScanner, external_location_problem
 from mlwarden.core.findings import Severity
-from mlwarden.scan.context import ScanContext
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import onnx_samples as samples
 
 

@@ -23,8 +23,8 @@ from mlwarden.artifacts.pickle.opcodes import (
 from mlwarden.artifacts.pickle.probe import looks_like_nested_pickle
 from mlwarden.core.findings import Severity
 from mlwarden.core.limits import Limits
-from mlwarden.scan.context import ScanContext, ScanOptions
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext, ScanOptions
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import pickles as samples
 
 

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from mlwarden.artifacts.pickle import analyze_pickle, looks_like_pickle
 from mlwarden.artifacts.pickle import scanner as scanner_module
 from mlwarden.core.rules import CATALOGUE
-from mlwarden.scan.context import ScanContext
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import pickles as samples
 
 SEEDS = [data for _label, data in samples.benign_pickles()[:6]] + [

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mlwarden.artifacts.protobuf_wire import LEN, ParseError, ProtoLimitError, ProtoMessage, ProtoReader
-from mlwarden.scan.context import ScanContext
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import keras_samples as ks
 from tests.samples import onnx_samples
 from tests.samples import tensorflow_samples as tf

@@ -21,8 +21,8 @@ from mlwarden.artifacts.pytorch import (
     torch_archive_layout,
 )
 from mlwarden.core.findings import Finding, Severity
-from mlwarden.scan.context import ScanContext
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import archives as arc
 from tests.samples import pytorch as pt
 from tests.samples.archives import CountingReader

@@ -10,9 +10,9 @@ import tracemalloc
 import pytest
 
 from mlwarden.core.findings import Finding, Severity
-from mlwarden.scan.context import ScanContext
-from mlwarden.scan.dispatch import scan_stream
-from mlwarden.scan.identify import identify
+from mlwarden.scanning.context import ScanContext
+from mlwarden.scanning.dispatch import scan_stream
+from mlwarden.scanning.identify import identify
 from tests.samples import safetensors_samples as s
 from tests.samples.gguf_samples import VirtualFile
 
@@ -104,7 +104,7 @@ def test_pickle_named_safetensors_is_flagged_by_dispatch(monkeypatch):
         import mlwarden.artifacts.pickle.scanner  # noqa: F401
     except ImportError:
         # The pickle scanner is built separately; MW-FMT-002 is dispatch's job and comes before scanning.
-        import mlwarden.scan.dispatch as dispatch
+        import mlwarden.scanning.dispatch as dispatch
 
         monkeypatch.setattr(dispatch, "scanner_for", lambda fmt: None)
     findings = scan(data)

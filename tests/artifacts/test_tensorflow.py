@@ -14,8 +14,8 @@ from mlwarden.artifacts.tensorflow import (
     SavedModelScanner,
 )
 from mlwarden.core.findings import Severity
-from mlwarden.scan.context import ScanContext
-from mlwarden.scan.dispatch import scan_stream
+from mlwarden.scanning.context import ScanContext
+from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import keras_samples as ks
 from tests.samples import onnx_samples
 from tests.samples import tensorflow_samples as tf

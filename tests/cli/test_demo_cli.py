@@ -6,7 +6,7 @@ import pytest
 
 from mlwarden.cli.main import run
 from mlwarden.demo import demo_files
-from mlwarden.scan.engine import scan_paths
+from mlwarden.scanning.engine import scan_paths
 
 # What each poisoned demo file must be caught for.
 EXPECTED = {

@@ -1,1 +1,1 @@
-"""Artifact scanners, one module per format family. Each implements ``mlwarden.scan.context.Scanner``."""
+"""Artifact scanners, one module per format family. Each implements ``mlwarden.scanning.context.Scanner``."""

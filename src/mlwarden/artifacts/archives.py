@@ -52,8 +52,8 @@ from mlwarden.artifacts.zipreader import (
     stored_crc,
 )
 from mlwarden.core.limits import MiB
-from mlwarden.scan.context import ScanContext, UnscannableError
-from mlwarden.scan.identify import compression_of
+from mlwarden.scanning.context import ScanContext, UnscannableError
+from mlwarden.scanning.identify import compression_of
 
 # Per rule and archive, this many members are reported one by one; the rest are summed up in one finding.
 _MAX_FINDINGS_PER_RULE = 20

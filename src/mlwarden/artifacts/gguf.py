@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from mlwarden.artifacts.jinja_template import ESCAPE, TOO_LARGE, UNPARSEABLE, find_template_escapes
 from mlwarden.core.findings import Severity
-from mlwarden.scan.context import ScanContext, UnscannableError
+from mlwarden.scanning.context import ScanContext, UnscannableError
 
 _MAGIC = b"GGUF"
 _SUPPORTED_VERSIONS = (1, 2, 3)

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, Protocol
 
 from mlwarden.artifacts.jinja_template import ESCAPE, TOO_LARGE, UNPARSEABLE, find_template_escapes
 from mlwarden.core.findings import Severity
-from mlwarden.scan.context import ScanContext, UnscannableError
+from mlwarden.scanning.context import ScanContext, UnscannableError
 
 _EVIDENCE_CHARS = 200
 # Findings of one rule per file before the rest are summarised (a config may map dozens of classes).

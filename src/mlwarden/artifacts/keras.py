@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 from mlwarden.artifacts.protobuf_wire import LEN, ParseError, ProtoLimitError, ProtoReader
 from mlwarden.core.findings import Severity
 from mlwarden.core.limits import MiB
-from mlwarden.scan.context import ScanContext, UnscannableError
+from mlwarden.scanning.context import ScanContext, UnscannableError
 
 # --- what counts as Keras ---------------------------------------------------------------------------------
 # Top-level packages whose objects Keras itself deserializes by importing them (keras' serialization_lib

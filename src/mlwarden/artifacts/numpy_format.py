@@ -19,7 +19,7 @@ from typing import Any, BinaryIO
 
 from mlwarden.artifacts.zipreader import WindowReader, as_binary
 from mlwarden.core.limits import MiB
-from mlwarden.scan.context import ScanContext, UnscannableError
+from mlwarden.scanning.context import ScanContext, UnscannableError
 
 MAGIC = b"\x93NUMPY"
 # numpy refuses headers above 10000 bytes unless allow_pickle=True (numpy.lib.format._MAX_HEADER_SIZE); the

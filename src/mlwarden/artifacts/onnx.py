@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from mlwarden.artifacts.protobuf_wire import LEN, ParseError, ProtoLimitError, ProtoMessage, ProtoReader
 from mlwarden.core.findings import Severity
-from mlwarden.scan.context import ScanContext, UnscannableError
+from mlwarden.scanning.context import ScanContext, UnscannableError
 
 # Operator-set domains defined by the ONNX specification (docs/Operators.md, Operators-ml.md and the training
 # operators); the empty domain is "ai.onnx".

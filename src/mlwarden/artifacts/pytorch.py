@@ -21,7 +21,7 @@ from typing import Any, BinaryIO, cast
 
 from mlwarden.core.findings import Severity
 from mlwarden.core.limits import MiB
-from mlwarden.scan.context import ScanContext, UnscannableError
+from mlwarden.scanning.context import ScanContext, UnscannableError
 
 # torch/serialization.py: MAGIC_NUMBER and PROTOCOL_VERSION written by _legacy_save.
 LEGACY_MAGIC_NUMBER = 0x1950A86A20F9469CFC6C

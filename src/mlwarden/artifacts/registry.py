@@ -1,4 +1,4 @@
-"""The one table that maps a format id (see ``mlwarden.scan.identify``) to the scanner that handles it.
+"""The one table that maps a format id (see ``mlwarden.scanning.identify``) to the scanner that handles it.
 
 Entries are "module:Class" strings so that a scan imports only the scanners it needs.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-from mlwarden.scan.context import Scanner
+from mlwarden.scanning.context import Scanner
 
 SCANNERS: dict[str, str] = {
     "pickle": "mlwarden.artifacts.pickle.scanner:PickleScanner",

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from mlwarden.scan.context import ScanContext
+from mlwarden.scanning.context import ScanContext
 
 # dtype -> bits per element: safetensors/src/tensor.rs ``Dtype::bitsize`` (0.6+, which added the sub-byte
 # F4/F6 types, F8_E8M0 and C64).

@@ -31,7 +31,7 @@ from mlwarden.artifacts.protobuf_wire import (
     WireField,
 )
 from mlwarden.core.findings import Severity
-from mlwarden.scan.context import ScanContext, UnscannableError
+from mlwarden.scanning.context import ScanContext, UnscannableError
 
 # --- op tables (names from tensorflow/core/ops via tf.raw_ops; see STANDARD_OPS below) ----------------------
 # Ops that call back into the Python interpreter of the process that runs the graph (tf.py_function,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, cast
 
 from mlwarden.core.limits import Limits, MiB
-from mlwarden.scan.context import ScanBudget, UnscannableError
+from mlwarden.scanning.context import ScanBudget, UnscannableError
 
 # --- record layouts (PKWARE APPNOTE.TXT, sections 4.3.7, 4.3.12, 4.3.14-16) ------------------------------------
 _LOCAL_SIG = b"PK\x03\x04"

@@ -17,7 +17,7 @@ def demo(
     from mlwarden.core.policy import Config, write_atomic
     from mlwarden.demo import write_demo_project
     from mlwarden.render import render
-    from mlwarden.scan.engine import scan_paths
+    from mlwarden.scanning.engine import scan_paths
 
     target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="mlwarden-demo-"))
     write_demo_project(target)

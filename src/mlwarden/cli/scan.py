@@ -48,7 +48,7 @@ def scan(
     from mlwarden.core.findings import Severity
     from mlwarden.core.policy import baseline_document, exit_code, load_config, write_atomic
     from mlwarden.render import render
-    from mlwarden.scan.engine import scan_paths
+    from mlwarden.scanning.engine import scan_paths
 
     config = load_config(config_path)
     if fail_on is not None:
@@ -86,7 +86,7 @@ def _scan_with_progress(paths: list[Path], config: Config, jobs: int | None, bas
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from mlwarden.scan.engine import FileResult, scan_paths
+    from mlwarden.scanning.engine import FileResult, scan_paths
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("scan", total=None)

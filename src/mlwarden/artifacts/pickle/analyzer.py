@@ -47,7 +47,7 @@ from mlwarden.artifacts.pickle.opcodes import (
 )
 from mlwarden.artifacts.pickle.probe import looks_like_nested_pickle, looks_like_pickle
 from mlwarden.core.findings import Severity
-from mlwarden.scan.context import ScanContext
+from mlwarden.scanning.context import ScanContext
 
 # --- tunables (not user limits: those live in core/limits.py) ---------------------------------------------------
 

@@ -18,7 +18,7 @@ from mlwarden.artifacts.pickle.analyzer import (
     analyze_pickle,
     merge_plain_pickle_findings,
 )
-from mlwarden.scan.context import ScanContext
+from mlwarden.scanning.context import ScanContext
 
 # Bytes read per chunk; a single opcode larger than this (a big string) is read in one larger chunk.
 CHUNK_BYTES = 16 * 1024 * 1024

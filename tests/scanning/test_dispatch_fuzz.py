@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from mlwarden.artifacts.registry import SCANNERS
 from mlwarden.demo import demo_files
-from mlwarden.scan.context import ScanContext
-from mlwarden.scan.dispatch import scan_stream
-from mlwarden.scan.engine import scan_paths
+from mlwarden.scanning.context import ScanContext
+from mlwarden.scanning.dispatch import scan_stream
+from mlwarden.scanning.engine import scan_paths
 
 SEEDS = [data for data in demo_files().values() if len(data) > 16]
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mlwarden.scan.identify import compression_of, extension_of, identify
+from mlwarden.scanning.identify import compression_of, extension_of, identify
 
 SAMPLES = [
     (b"\x80\x04\x95" + b"\x00" * 8, "x", "pickle"),
@@ -66,8 +66,8 @@ def test_pickle_with_an_appended_zip_is_a_polyglot():
     import io
     import zipfile
 
-    from mlwarden.scan.context import ScanContext
-    from mlwarden.scan.dispatch import _has_trailing_zip, scan_stream
+    from mlwarden.scanning.context import ScanContext
+    from mlwarden.scanning.dispatch import _has_trailing_zip, scan_stream
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:
@@ -103,8 +103,8 @@ def test_hostile_safetensors_header_is_reported_not_skipped():
     import io
     import struct
 
-    from mlwarden.scan.context import ScanContext
-    from mlwarden.scan.dispatch import scan_stream
+    from mlwarden.scanning.context import ScanContext
+    from mlwarden.scanning.dispatch import scan_stream
 
     data = struct.pack("<Q", 1 << 40) + b'{"a": 1}'
     ctx = ScanContext(path="w.safetensors", size=len(data), name="w.safetensors")
@@ -116,8 +116,8 @@ def test_keras_config_with_a_padded_head_is_still_analysed_as_keras():
     import io
     import json
 
-    from mlwarden.scan.context import ScanContext
-    from mlwarden.scan.dispatch import scan_stream
+    from mlwarden.scanning.context import ScanContext
+    from mlwarden.scanning.dispatch import scan_stream
 
     doc = {"padding": "x" * 8000, "class_name": "Sequential", "config": {"name": "s", "layers": [
         {"class_name": "Lambda", "config": {"name": "evil", "function": {
@@ -139,7 +139,7 @@ def test_zip_behind_unknown_leading_bytes_is_found(tmp_path):
     import io
     import zipfile
 
-    from mlwarden.scan.engine import scan_paths
+    from mlwarden.scanning.engine import scan_paths
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as archive:

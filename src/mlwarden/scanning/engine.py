@@ -20,9 +20,9 @@ from mlwarden.core.findings import Finding, Location
 from mlwarden.core.policy import Config, apply_policy, is_skipped, load_baseline
 from mlwarden.core.report import Report, ScanStats
 from mlwarden.core.rules import make_finding
-from mlwarden.scan.context import ScanContext, ScanOptions
-from mlwarden.scan.dispatch import scan_stream
-from mlwarden.scan.identify import HF_CODE
+from mlwarden.scanning.context import ScanContext, ScanOptions
+from mlwarden.scanning.dispatch import scan_stream
+from mlwarden.scanning.identify import HF_CODE
 
 # Version-control folders are never model artifacts and can be huge.
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
@@ -96,7 +96,7 @@ def scan_file(task: FileTask, options: ScanOptions) -> FileResult:
     try:
         with open(task.path, "rb") as stream:
             ctx.size = os.fstat(stream.fileno()).st_size
-            from mlwarden.scan.dispatch import detect_format
+            from mlwarden.scanning.dispatch import detect_format
 
             fmt = detect_format(stream, ctx)
             if fmt == HF_CODE and not task.model_folder:

@@ -89,7 +89,7 @@ class ScanContext:
     def scan_member(self, member_name: str, stream: BinaryIO, size: int, *, profile: str | None = None,
                     format_hint: str | None = None) -> None:
         """Identify a nested object (archive member, decompressed stream, embedded pickle) and scan it."""
-        from mlwarden.scan.dispatch import scan_stream
+        from mlwarden.scanning.dispatch import scan_stream
 
         if self.depth + 1 > self.limits.max_depth:
             self.report("MW-ARC-004", f"nesting deeper than {self.limits.max_depth} levels; "

@@ -9,8 +9,8 @@ import struct
 from typing import BinaryIO
 
 from mlwarden.artifacts.registry import scanner_for
-from mlwarden.scan.context import ScanContext, UnscannableError
-from mlwarden.scan.identify import EXPECTED_BY_EXTENSION, extension_of, identify
+from mlwarden.scanning.context import ScanContext, UnscannableError
+from mlwarden.scanning.identify import EXPECTED_BY_EXTENSION, extension_of, identify
 
 # Formats that are recognised but carry nothing we analyse (plain text, JSON that is no model config).
 _PASSIVE = frozenset({"text", "json"})

@@ -5,8 +5,8 @@ import pytest
 from mlwarden.core.errors import InputError
 from mlwarden.core.policy import load_config
 from mlwarden.demo import protocol0_payload
-from mlwarden.scan import engine
-from mlwarden.scan.engine import collect_files, scan_paths
+from mlwarden.scanning import engine
+from mlwarden.scanning.engine import collect_files, scan_paths
 
 
 def _tree(tmp_path):
@@ -69,7 +69,7 @@ def test_scanner_crash_fails_closed_for_that_file_only(tmp_path, monkeypatch):
 
     (tmp_path / "a.npy").write_bytes(b"\x93NUMPY\x01\x00" + b"\x00" * 20)
     (tmp_path / "b.pkl").write_bytes(protocol0_payload())
-    from mlwarden.scan import dispatch
+    from mlwarden.scanning import dispatch
 
     original = dispatch.scanner_for
     monkeypatch.setattr(dispatch, "scanner_for", lambda fmt: Broken() if fmt == "npy" else original(fmt))
