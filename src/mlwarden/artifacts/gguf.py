@@ -20,7 +20,6 @@ from array import array
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from mlwarden.artifacts.jinja_template import ESCAPE, TOO_LARGE, UNPARSEABLE, find_template_escapes
 from mlwarden.core.findings import Severity
 from mlwarden.scanning.context import ScanContext, UnscannableError
 
@@ -360,6 +359,9 @@ class _GgufParse:
                             f"{self.limits.max_gguf_string} bytes and was not analysed", offset=offset, evidence=key)
             return
         template = _decode(reader.read(length, key))
+        # Jinja is imported only when a template is actually there (it costs ~60 ms of start-up).
+        from mlwarden.artifacts.jinja_template import ESCAPE, TOO_LARGE, UNPARSEABLE, find_template_escapes
+
         for issue in find_template_escapes(template):
             where = f" (template line {issue.line})" if issue.line else ""
             if issue.kind == ESCAPE:
