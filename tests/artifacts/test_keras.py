@@ -268,3 +268,27 @@ def test_findings_per_rule_are_capped():
     findings = scan(json.dumps(ks.keras3_sequential(layers)).encode(), "config.json")
     assert len(only(findings, "MW-KERAS-002")) == 50
     assert "not listed" in only(findings, "MW-KERAS-002")[-1].message
+
+
+# --- the JSON-encoded tuple form of a tf.keras 2.x Lambda function -----------------------------------------
+def test_tuple_encoded_lambda_in_keras_metadata_pb_is_critical():
+    layer = ks.keras2_tuple_lambda_layer("tuple_lambda")
+    findings = scan(keras_metadata_pb([{"class_name": "Dense", "config": {"name": "dense", "units": 4}}, layer]),
+                    "keras_metadata.pb")
+    [finding] = only(findings, "MW-KERAS-001")
+    assert finding.severity is Severity.CRITICAL
+    assert "'tuple_lambda'" in finding.evidence and "marshalled bytecode" in finding.evidence
+    assert "system" in finding.evidence and "no function stored" not in finding.message
+
+
+def test_tuple_encoded_lambda_in_config_json_is_critical():
+    config = ks.keras2_sequential([ks.keras2_tuple_lambda_layer("tuple_lambda")])
+    [finding] = only(scan(json.dumps(config).encode(), "config.json"), "MW-KERAS-001")
+    assert finding.severity is Severity.CRITICAL and "marshalled bytecode" in finding.evidence
+
+
+def test_tuple_that_is_not_code_stays_high():
+    layer = ks.keras2_lambda_layer("shape_only")
+    layer["config"]["function"] = {"class_name": "__tuple__", "items": [1, 2]}
+    [finding] = only(scan(json.dumps(ks.keras2_sequential([layer])).encode(), "config.json"), "MW-KERAS-001")
+    assert finding.severity is Severity.HIGH and "no function stored" in finding.message

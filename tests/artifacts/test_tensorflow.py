@@ -136,3 +136,39 @@ def test_op_tables_are_consistent():
     assert PYTHON_OPS <= STANDARD_OPS and set(FILE_OPS) <= STANDARD_OPS and CHECKPOINT_OPS <= STANDARD_OPS
     assert {"MatMul", "StatefulPartitionedCall", "VarHandleOp", "XlaCallModule"} <= STANDARD_OPS
     assert len(STANDARD_OPS) > 1300
+
+
+# --- the saver, as real TensorFlow 2.21 writes it (see tests/samples/tensorflow_samples.py) ----------------
+@pytest.mark.parametrize("data", [tf.tf2_real_module_saved_model(), tf.tf1_real_sharded_saver_saved_model()],
+                         ids=["tf2-module", "tf1-sharded-saver"])
+def test_real_savers_are_silent(data):
+    assert [f for f in scan(data) if f.severity.rank >= Severity.MEDIUM.rank] == []
+
+
+def test_save_op_in_the_serving_function_of_a_real_model_is_flagged():
+    save = tf.node_def("SaveV2", "SaveV2", inputs=("x", "names", "slices"))
+    [finding] = scan(tf.tf2_real_module_saved_model(serve_extra=[save]))
+    assert (finding.rule_id, finding.severity, finding.evidence) == ("MW-TF-001", Severity.MEDIUM, "SaveV2")
+    assert "__inference_serve_13" in finding.message
+
+
+def test_a_function_named_like_the_saver_but_not_called_by_it_is_flagged():
+    fake = tf.function_def("__inference__traced_save_77", [tf.node_def("SaveV2", "SaveV2")])
+    data = tf.tf2_saved_model(extra_functions=[fake], extra_nodes=[
+        tf.node_def("call", "StatefulPartitionedCall", tf.attr_entry("f", func="__inference__traced_save_77"))])
+    [finding] = scan(data)
+    assert (finding.evidence, finding.severity) == ("SaveV2", Severity.MEDIUM)
+    assert "__inference__traced_save_77" in finding.message
+
+
+@pytest.mark.parametrize("how", ["graph-node", "exposed-on-the-object"])
+def test_the_saver_function_called_from_elsewhere_is_flagged(how):
+    if how == "graph-node":
+        hijack = tf.node_def("serving_save", "StatefulPartitionedCall",
+                             tf.attr_entry("f", func="__inference__traced_save_49"), inputs=("serving_default_x",))
+        data = tf.tf2_real_module_saved_model(extra_nodes=[hijack])
+    else:
+        data = tf.tf2_real_module_saved_model(concrete_functions=["__inference__traced_save_49"])
+    findings = scan(data)
+    assert {f.evidence for f in findings} == {"SaveV2", "MergeV2Checkpoints"}
+    assert all(f.severity is Severity.MEDIUM for f in findings)

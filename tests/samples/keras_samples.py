@@ -158,6 +158,16 @@ def keras2_lambda_layer(name: str = "lambda") -> dict[str, Any]:
         "arguments": {}}}
 
 
+def keras2_tuple_lambda_layer(name: str = "lambda") -> dict[str, Any]:
+    """A tf.keras 2.x Lambda as keras_metadata.pb stores it: func_dump's (code, defaults, closure) tuple written
+    by the SavedModel JSON encoder as {"class_name": "__tuple__", "items": [...]} (output_shape too)."""
+    layer = keras2_lambda_layer(name)
+    layer["config"]["function"] = {"class_name": "__tuple__",
+                                   "items": [lambda_bytecode_b64(keras2_style=True), None, None]}
+    layer["config"]["output_shape"] = {"class_name": "__tuple__", "items": [None, 4]}
+    return layer
+
+
 def keras2_evil_pkg_config() -> dict[str, Any]:
     """tf.keras 2.13+ writes module-qualified objects into .h5 model configs too."""
     return keras2_sequential([{"module": "evil_pkg", "class_name": "Backdoor", "config": {"name": "backdoor"},

@@ -173,3 +173,121 @@ def keras_metadata_pb(metadatas: list[dict]) -> bytes:
     identifier = 4, metadata = 5 }."""
     return b"".join(field(1, field(2, i) + field(3, f"root.layer_{i}") + field(4, "_tf_keras_layer")
                           + field(5, json.dumps(m))) for i, m in enumerate(metadatas))
+
+
+# --- mirrors of real TensorFlow 2.21 output --------------------------------------------------------------
+# tf.saved_model.save of a tf.Module with one tf.Variable ("kernel") and a tf.function "serve"
+# (tf.TensorSpec([None, 3])), signature serving_default: node names, inputs, function names and SaverDef
+# exactly as TensorFlow 2.21 wrote them (tensor values and shapes left out).
+def _call(name: str, function: str, *inputs: str) -> bytes:
+    return node_def(name, "StatefulPartitionedCall", attr_entry("f", func=function), inputs=inputs)
+
+
+def _nodes(*specs: tuple[str, str, tuple[str, ...]]) -> list[bytes]:
+    return [node_def(name, op, inputs=inputs) for name, op, inputs in specs]
+
+
+REAL_TRACED_SAVE = _nodes(
+    ("StaticRegexFullMatch", "StaticRegexFullMatch", ("file_prefix",)), ("Const", "Const", ()),
+    ("Const_1", "Const", ()), ("Select", "Select", ("StaticRegexFullMatch:output:0", "Const:output:0",
+                                                       "Const_1:output:0")),
+    ("StringJoin", "StringJoin", ("file_prefix", "Select:output:0")),
+    ("Read/DisableCopyOnRead", "DisableCopyOnRead", ("read_disablecopyonread_kernel",)),
+    ("Read/ReadVariableOp", "ReadVariableOp", ("read_disablecopyonread_kernel", "^Read/DisableCopyOnRead")),
+    ("Identity", "Identity", ("Read/ReadVariableOp:value:0",)), ("Identity_1", "Identity", ("Identity:output:0",)),
+    ("num_shards", "Const", ()), ("ShardedFilename/shard", "Const", ()),
+    ("ShardedFilename", "ShardedFilename", ("StringJoin:output:0", "ShardedFilename/shard:output:0",
+                                            "num_shards:output:0")),
+    ("SaveV2/tensor_names", "Const", ()), ("SaveV2/shape_and_slices", "Const", ()),
+    ("SaveV2", "SaveV2", ("ShardedFilename:filename:0", "SaveV2/tensor_names:output:0",
+                          "SaveV2/shape_and_slices:output:0")),
+    ("MergeV2Checkpoints/checkpoint_prefixes", "Pack", ("ShardedFilename:filename:0", "^SaveV2")),
+    ("MergeV2Checkpoints", "MergeV2Checkpoints", ("MergeV2Checkpoints/checkpoint_prefixes:output:0",
+                                                  "file_prefix")),
+    ("Identity_2", "Identity", ("file_prefix", "^MergeV2Checkpoints")),
+    ("Identity_3", "Identity", ("Identity_2:output:0", "^NoOp")),
+    ("NoOp", "NoOp", ("^MergeV2Checkpoints", "^Read/DisableCopyOnRead", "^Read/ReadVariableOp")),
+)
+REAL_TRACED_RESTORE = _nodes(
+    ("RestoreV2/tensor_names", "Const", ()), ("RestoreV2/shape_and_slices", "Const", ()),
+    ("RestoreV2", "RestoreV2", ("file_prefix", "RestoreV2/tensor_names:output:0",
+                                "RestoreV2/shape_and_slices:output:0")),
+    ("Identity", "Identity", ("RestoreV2:tensors:0",)),
+    ("AssignVariableOp", "AssignVariableOp", ("assignvariableop_kernel", "Identity:output:0")),
+    ("NoOp", "NoOp", ()), ("Identity_1", "Identity", ("file_prefix", "^AssignVariableOp", "^NoOp")),
+    ("Identity_2", "Identity", ("Identity_1:output:0", "^NoOp_1")), ("NoOp_1", "NoOp", ("^AssignVariableOp",)),
+)
+
+
+def tf2_real_module_saved_model(*, serve_extra: Sequence[bytes] = (), extra_nodes: Sequence[bytes] = (),
+                                concrete_functions: Sequence[str] = ()) -> bytes:
+    """The TF 2.21 tf.Module SavedModel (see above); the keyword arguments add hostile variations."""
+    serve = _nodes(("MatMul/ReadVariableOp", "ReadVariableOp", ("matmul_readvariableop_resource",)),
+                   ("MatMul", "MatMul", ("x", "MatMul/ReadVariableOp:value:0")),
+                   ("Relu", "Relu", ("MatMul:product:0",)), ("NoOp", "NoOp", ("^MatMul/ReadVariableOp",)),
+                   ("Identity", "Identity", ("Relu:activations:0", "^NoOp")))
+    functions = [
+        function_def("__inference_signature_wrapper_serve_21", [
+            _call("StatefulPartitionedCall", "__inference_serve_13", "x", "unknown"),
+            node_def("NoOp", "NoOp"), node_def("Identity", "Identity")]),
+        function_def("__inference_serve_13", [*serve, *serve_extra]),
+        function_def("__inference__traced_restore_61", REAL_TRACED_RESTORE),
+        function_def("__inference__traced_save_49", REAL_TRACED_SAVE),
+    ]
+    nodes = [
+        node_def("kernel", "VarHandleOp"), node_def("kernel/Read/ReadVariableOp", "ReadVariableOp", inputs=("kernel",)),
+        node_def("serving_default_x", "Placeholder"),
+        _call("StatefulPartitionedCall", "__inference_signature_wrapper_serve_21", "serving_default_x", "kernel"),
+        node_def("NoOp", "NoOp"), node_def("Const", "Const", attr_entry("value", tensor_bytes=16)),
+        node_def("saver_filename", "Placeholder"),
+        _call("StatefulPartitionedCall_1", "__inference__traced_save_49", "saver_filename", "kernel", "Const"),
+        _call("StatefulPartitionedCall_2", "__inference__traced_restore_61", "saver_filename", "kernel"),
+        *extra_nodes,
+    ]
+    ops = ["AssignVariableOp", "Const", "DisableCopyOnRead", "Identity", "MatMul", "MergeV2Checkpoints", "NoOp",
+           "Pack", "Placeholder", "ReadVariableOp", "Relu", "RestoreV2", "SaveV2", "Select", "ShardedFilename",
+           "StatefulPartitionedCall", "StaticRegexFullMatch", "StringJoin", "VarHandleOp"]
+    meta = meta_graph(graph_def(nodes, functions), ops=ops,
+                      saver=("saver_filename:0", "StatefulPartitionedCall_1:0", "StatefulPartitionedCall_2"))
+    objects = field(2, field(1, "__inference_serve_13")) + field(2, field(1, "__inference_signature_wrapper_serve_21"))
+    objects += b"".join(field(2, field(1, name)) for name in concrete_functions)
+    return saved_model(meta + field(7, objects))
+
+
+def tf1_real_sharded_saver_saved_model() -> bytes:
+    """tf.compat.v1 SavedModelBuilder.add_meta_graph_and_variables without a saver (TF 2.21 builds a sharded
+    Saver under "save/"): node names, inputs and SaverDef as written."""
+    nodes = _nodes(
+        ("x", "Placeholder", ()), ("w", "VarHandleOp", ()), ("w/Read/ReadVariableOp", "ReadVariableOp", ("w",)),
+        ("MatMul/ReadVariableOp", "ReadVariableOp", ("w",)), ("MatMul", "MatMul", ("x", "MatMul/ReadVariableOp")),
+        ("y", "Relu", ("MatMul",)), ("init", "NoOp", ()),
+        ("save/filename/input", "Const", ()), ("save/filename", "PlaceholderWithDefault", ("save/filename/input",)),
+        ("save/Const", "PlaceholderWithDefault", ("save/filename",)),
+        ("save/StaticRegexFullMatch", "StaticRegexFullMatch", ("save/Const",)),
+        ("save/Const_1", "Const", ()), ("save/Const_2", "Const", ()),
+        ("save/Select", "Select", ("save/StaticRegexFullMatch", "save/Const_1", "save/Const_2")),
+        ("save/StringJoin", "StringJoin", ("save/Const", "save/Select")), ("save/num_shards", "Const", ()),
+        ("save/ShardedFilename/shard", "Const", ()),
+        ("save/ShardedFilename", "ShardedFilename", ("save/StringJoin", "save/ShardedFilename/shard",
+                                                     "save/num_shards")),
+        ("save/SaveV2/tensor_names", "Const", ()), ("save/SaveV2/shape_and_slices", "Const", ()),
+        ("save/SaveV2", "SaveV2", ("save/ShardedFilename", "save/SaveV2/tensor_names",
+                                   "save/SaveV2/shape_and_slices", "w/Read/ReadVariableOp")),
+        ("save/control_dependency", "Identity", ("save/ShardedFilename", "^save/SaveV2")),
+        ("save/MergeV2Checkpoints/checkpoint_prefixes", "Pack", ("save/ShardedFilename", "^save/control_dependency")),
+        ("save/MergeV2Checkpoints", "MergeV2Checkpoints", ("save/MergeV2Checkpoints/checkpoint_prefixes",
+                                                           "save/Const")),
+        ("save/Identity", "Identity", ("save/Const", "^save/MergeV2Checkpoints", "^save/control_dependency")),
+        ("save/RestoreV2/tensor_names", "Const", ()), ("save/RestoreV2/shape_and_slices", "Const", ()),
+        ("save/RestoreV2", "RestoreV2", ("save/Const", "save/RestoreV2/tensor_names",
+                                         "save/RestoreV2/shape_and_slices")),
+        ("save/Identity_1", "Identity", ("save/RestoreV2",)),
+        ("save/AssignVariableOp", "AssignVariableOp", ("w", "save/Identity_1")),
+        ("save/restore_shard", "NoOp", ("^save/AssignVariableOp",)),
+        ("save/restore_all", "NoOp", ("^save/restore_shard",)),
+    )
+    ops = ["AssignVariableOp", "Const", "Identity", "MatMul", "MergeV2Checkpoints", "NoOp", "Pack", "Placeholder",
+           "PlaceholderWithDefault", "ReadVariableOp", "Relu", "RestoreV2", "SaveV2", "Select", "ShardedFilename",
+           "StaticRegexFullMatch", "StringJoin", "VarHandleOp"]
+    return saved_model(meta_graph(graph_def(nodes), ops=ops,
+                                  saver=("save/Const:0", "save/Identity:0", "save/restore_all")))

@@ -266,7 +266,7 @@ class KerasConfigAnalyzer:
 
     def _describe_lambda_value(self, config: dict[str, Any], key: str) -> tuple[str | None, bool]:
         """Describe how ``config[key]`` stores a function; the flag says it is code or a dangerous name."""
-        value = config.get(key)
+        value = _tuple_items(config.get(key))
         kind = config.get(f"{key}_type") if key != "function" else config.get("function_type")
         if isinstance(value, dict) and value.get("class_name") == "__lambda__":
             self._lambda_functions.add(id(value))
@@ -321,10 +321,20 @@ def _lambda_code(obj: dict[str, Any]) -> str | None:
     code = inner.get("code")
     if isinstance(code, str):
         return code
-    value = inner.get("value")
+    value = _tuple_items(inner.get("value"))
     if isinstance(value, list) and value and isinstance(value[0], str):
         return value[0]
     return None
+
+
+def _tuple_items(value: Any) -> Any:
+    """The items of a JSON-encoded tuple, else ``value`` unchanged. tf.keras 2.x stores a Lambda's function as
+    the tuple ``func_dump`` returns, (base64 marshalled code, defaults, closure); its JSON encoder (keras/saving/
+    legacy/saved_model/json_utils.py, used for keras_metadata.pb) writes tuples as {"class_name": "__tuple__",
+    "items": [...]}, while model.to_json() and .h5 configs write the same tuple as a plain list."""
+    if isinstance(value, dict) and value.get("class_name") == "__tuple__" and isinstance(value.get("items"), list):
+        return value["items"]
+    return value
 
 
 _BASE64_TEXT = re.compile(r"^[A-Za-z0-9+/=\s]{16,}$")

@@ -7,7 +7,7 @@ attr = 5 } (tensorflow/core/protobuf/saved_model.proto, meta_graph.proto, framew
 node_def.proto, attr_value.proto) and collects every op name of graph nodes and function bodies.
 
 Findings: Python-calling ops (MW-TF-002, critical), ops that read or write files (MW-TF-001), checkpoint
-save/restore ops outside the saver (MW-TF-001, medium), ops TensorFlow does not ship, which need a custom op
+save/restore ops outside the saver that SaverDef names (MW-TF-001, medium; see _settle_checkpoint_ops), ops TensorFlow does not ship, which need a custom op
 library of native code (MW-TF-002, medium), asset paths that leave the assets folder (MW-TF-001), and Keras
 metadata kept in the object graph (the Keras config analysis).
 
@@ -17,6 +17,7 @@ fields are skipped by seeking; see protobuf_wire).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -67,13 +68,19 @@ ASSET_READING_OPS: dict[str, str] = {
     "LoadAndRemapMatrix": "reads a checkpoint", "CacheDataset": "may write a cache file",
     "CacheDatasetV2": "may write a cache file",
 }
-# Checkpoint ops: every SavedModel has them in its saver (TF2: the __inference__traced_save/restore functions;
-# TF1: the "save" name scope named by SaverDef). Elsewhere they read or write checkpoint files at paths the
-# graph computes, so they are reported (medium) outside those places.
-CHECKPOINT_OPS = frozenset({"Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice",
-                            "MergeV2Checkpoints"})
-_SAVER_FUNCTION = re.compile(r"__inference__traced_(save|restore)(_\d+)?")
-_SAVER_SCOPE = re.compile(r"save(_\d+)?")
+# Checkpoint ops: every SavedModel has them in its saver, which MetaGraphDef.saver_def (SaverDef, tensorflow/core/
+# protobuf/saver.proto) names: save_tensor_name = 2 is the node that saves, restore_op_name = 3 the node the loader
+# runs to restore the variables. TF2 (tf.saved_model.save, Keras export; checked on TensorFlow 2.21) makes those
+# graph nodes StatefulPartitionedCall nodes whose attr "f" names the functions __inference__traced_save_N and
+# __inference__traced_restore_N that hold the ops; TF1 (tf.compat.v1 Saver / SavedModelBuilder) puts the ops
+# straight in the graph under the saver's name scope ("save/SaveV2", "save/restore_all"). Elsewhere they read or
+# write checkpoint files at paths the graph computes, so they are reported (medium). Each side of the saver only
+# holds its own kind: save ops in the save function, restore ops in the restore function (run at load time).
+SAVE_CHECKPOINT_OPS = frozenset({"Save", "SaveV2", "SaveSlices", "MergeV2Checkpoints"})
+RESTORE_CHECKPOINT_OPS = frozenset({"Restore", "RestoreV2", "RestoreSlice"})
+CHECKPOINT_OPS = SAVE_CHECKPOINT_OPS | RESTORE_CHECKPOINT_OPS
+_SAVE, _RESTORE = "save", "restore"
+_FUNCTION_TAKING_OP = re.compile(r"Call|If$|While$|Case$|^For$|Dataset|Xla|TPU|Function|Gradient|Map")
 # Ops whose string attributes can send output to a file ("file://..." output stream or debug URL).
 STREAM_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "PrintV2": ("output_stream",), "DebugIdentity": ("debug_urls",), "DebugIdentityV2": ("debug_urls",),
@@ -83,6 +90,8 @@ STREAM_ATTRIBUTES: dict[str, tuple[str, ...]] = {
 _MAX_PLACES = 3
 _MAX_PENDING = 10_000
 _MAX_ATTR_ENTRIES = 256
+# Attr entries up to this size are read in one piece; bigger ones (Const tensors) are walked by seeking.
+_ATTR_INLINE_BYTES = 4096
 # Distinct unknown ops and function names remembered per file (memory bound for hostile files). Past the
 # limit, unknown ops are counted under "(more)" and ops named like unremembered functions are reported.
 _MAX_DISTINCT = 100_000
@@ -104,8 +113,17 @@ class _Census:
     uses: dict[tuple[str, str], _OpUse] = field(default_factory=dict)
     unknown: dict[str, _OpUse] = field(default_factory=dict)
     functions: set[str] = field(default_factory=set)
-    saver_scopes: set[str] = field(default_factory=set)
-    pending_checkpoint: list[tuple[str, str]] = field(default_factory=list)
+    # The saver of the meta graph being walked: SaverDef's node names and their role ("save" / "restore"), the
+    # name scopes of those names (TF1), and the functions those nodes call, with the roles they are called in.
+    saver_nodes: dict[str, str] = field(default_factory=dict)
+    saver_scopes: dict[str, set[str]] = field(default_factory=dict)
+    saver_functions: dict[str, set[str]] = field(default_factory=dict)
+    # Functions called from anywhere but a saver node: a saver function that other code also calls (a serving
+    # signature calling __inference__traced_save_N with its own path) is no longer only the saver's.
+    called_elsewhere: set[str] = field(default_factory=set)
+    called_elsewhere_overflow: bool = False
+    # (op, node, function or None), decided once the whole meta graph has been walked.
+    pending_checkpoint: list[tuple[str, str, str | None]] = field(default_factory=list)
 
     def add(self, rule_id: str, severity: Severity, op: str, why: str, place: str) -> None:
         use = self.uses.setdefault((rule_id, op), _OpUse(rule_id, severity, why))
@@ -116,6 +134,29 @@ class _Census:
 
 def _place(node: str, function: str | None) -> str:
     return f"node '{node}' of function '{function}'" if function else f"graph node '{node}'"
+
+
+@functools.lru_cache(maxsize=4096)
+def _may_name_functions(op: str) -> bool:
+    """Whether a node of this op may have function-valued attrs (only those nodes' attrs are read, which halves
+    the time of a big graph): ops outside TensorFlow, and the TensorFlow ops that take functions, all named by
+    these patterns (call ops, functional control flow, dataset transformations, XLA/TPU, BatchFunction,
+    SymbolicGradient; tensorflow/core/ops/functional_ops.cc, dataset_ops.cc, compiler/tf2xla/ops)."""
+    return op not in STANDARD_OPS or _FUNCTION_TAKING_OP.search(op) is not None
+
+
+def _node_name(tensor: str) -> str:
+    """The node of a tensor or control-input name: "^save/restore_all" and "StatefulPartitionedCall_1:0"."""
+    return tensor.removeprefix("^").split(":", 1)[0]
+
+
+def _function_names(name_attr_list: ProtoMessage, *, limit: int) -> list[str]:
+    """NameAttrList { name = 1 }: the function an attr names."""
+    names: list[str] = []
+    for item in name_attr_list.fields():
+        if item.number == 1 and item.wire_type == LEN and len(names) < limit:
+            names.append(name_attr_list.read_text(item, 1024))
+    return names
 
 
 class SavedModelScanner:
@@ -168,6 +209,11 @@ class SavedModelScanner:
 
     # -- walking --
     def _meta_graph(self, meta: ProtoMessage, census: _Census) -> None:
+        # SaverDef (field 3) is serialized after the graph (field 2): read it first so that the walk knows which
+        # graph nodes are the saver's. The meta graph has a handful of fields; the graph is skipped by seeking.
+        for item in meta.fields():
+            if item.number == 3 and item.wire_type == LEN:
+                self._saver_def(meta.submessage(item), census)
         for item in meta.fields():
             if item.wire_type != LEN:
                 continue
@@ -175,21 +221,29 @@ class SavedModelScanner:
                 self._stripped_ops(meta.submessage(item), census)
             elif item.number == 2:
                 self._graph_def(meta.submessage(item), census)
-            elif item.number == 3:
-                saver = meta.submessage(item)
-                for name_field in saver.fields():
-                    if name_field.number in (1, 2, 3) and name_field.wire_type == LEN:
-                        tensor = saver.read_text(name_field, 1024)
-                        if "/" in tensor:
-                            census.saver_scopes.add(tensor.split("/", 1)[0])
             elif item.number == 6:
                 asset = meta.submessage(item)
                 for name_field in asset.fields():
                     if name_field.number == 2 and name_field.wire_type == LEN:
                         self._check_asset(asset.read_text(name_field, 4096), name_field.offset)
             elif item.number == 7:
-                self._object_graph(meta.submessage(item))
+                self._object_graph(meta.submessage(item), census)
         self._settle_checkpoint_ops(census)
+
+    @staticmethod
+    def _saver_def(saver: ProtoMessage, census: _Census) -> None:
+        """SaverDef { save_tensor_name = 2 ("StatefulPartitionedCall_1:0", "save/control_dependency:0"),
+        restore_op_name = 3 ("StatefulPartitionedCall_2", "save/restore_all") }."""
+        for item in saver.fields():
+            if item.number not in (2, 3) or item.wire_type != LEN:
+                continue
+            role = _SAVE if item.number == 2 else _RESTORE
+            node = _node_name(saver.read_text(item, 1024))
+            if not node:
+                continue
+            census.saver_nodes[node] = role
+            if "/" in node:
+                census.saver_scopes.setdefault(node.split("/", 1)[0], set()).add(role)
 
     def _stripped_ops(self, info: ProtoMessage, census: _Census) -> None:
         for item in info.fields():
@@ -253,23 +307,42 @@ class SavedModelScanner:
         if not op:
             return
         attrs: dict[str, list[str]] = {}
+        called: list[str] = []
         wanted = STREAM_ATTRIBUTES.get(op, ())
-        for item in attr_fields if wanted else ():
-            key, values = self._attr_strings(node.submessage(item))
+        for item in attr_fields if wanted or _may_name_functions(op) else ():
+            # A small inline budget: an attr entry holding a big Const tensor is walked by seeking, never read.
+            key, values, functions = self._attr_values(node.submessage(item, inline_bytes=_ATTR_INLINE_BYTES))
             if key in wanted:
                 attrs[key] = values
+            called += functions
+        role = census.saver_nodes.get(name) if function is None else None
+        for callee in called:
+            if role is not None:
+                census.saver_functions.setdefault(callee, set()).add(role)
+            else:
+                self._called_elsewhere(callee, census)
         place = _place(name, function)
         if op in CHECKPOINT_OPS:
-            if function is not None:
-                if not _SAVER_FUNCTION.fullmatch(function):
-                    census.add("MW-TF-001", Severity.MEDIUM, op, "reads or writes checkpoint files", place)
-            elif len(census.pending_checkpoint) < _MAX_PENDING:
-                # Decided once the SaverDef, which follows the graph, has named the saver's scope.
-                census.pending_checkpoint.append((op, name))
+            if len(census.pending_checkpoint) < _MAX_PENDING:
+                # Decided once the whole meta graph is known: which functions the saver nodes call, and whether
+                # anything else calls them.
+                census.pending_checkpoint.append((op, name, function))
             else:
                 census.add("MW-TF-001", Severity.MEDIUM, op, "reads or writes checkpoint files", place)
             return
+        if op not in STANDARD_OPS:
+            # A node whose op is a library function's name calls that function directly.
+            self._called_elsewhere(op, census)
         self._classify(op, place, census, attrs)
+
+    @staticmethod
+    def _called_elsewhere(callee: str, census: _Census) -> None:
+        if callee in census.called_elsewhere:
+            return
+        if len(census.called_elsewhere) < _MAX_DISTINCT:
+            census.called_elsewhere.add(callee)
+        else:
+            census.called_elsewhere_overflow = True
 
     def _classify(self, op: str, place: str, census: _Census, attrs: dict[str, list[str]]) -> None:
         if op in PYTHON_OPS:
@@ -290,33 +363,50 @@ class SavedModelScanner:
                 use.places.append(place)
 
     @staticmethod
-    def _attr_strings(entry: ProtoMessage) -> tuple[str, list[str]]:
-        """An attr map entry (key = 1, AttrValue value = 2): its key and string values (s = 2, list.s = 1.2)."""
-        key, values = "", []
+    def _attr_values(entry: ProtoMessage) -> tuple[str, list[str], list[str]]:
+        """An attr map entry (key = 1, AttrValue value = 2): its key, its string values (s = 2, list.s = 1.2)
+        and the functions it names (func = 10, list.func = 1.9; NameAttrList name = 1)."""
+        key: str = ""
+        values: list[str] = []
+        functions: list[str] = []
         for item in entry.fields():
             if item.wire_type != LEN:
                 continue
             if item.number == 1:
                 key = entry.read_text(item, 256)
             elif item.number == 2:
-                value = entry.submessage(item)
+                value = entry.submessage(item, inline_bytes=_ATTR_INLINE_BYTES)
                 for part in value.fields():
                     if part.wire_type != LEN:
                         continue
                     if part.number == 2:
                         values.append(value.read_text(part, 1024))
+                    elif part.number == 10:
+                        functions += _function_names(value.submessage(part), limit=1)
                     elif part.number == 1:
-                        listed = value.submessage(part)
+                        listed = value.submessage(part, inline_bytes=_ATTR_INLINE_BYTES)
                         for element in listed.fields():
-                            if element.number == 2 and element.wire_type == LEN and len(values) < 64:
+                            if element.wire_type != LEN:
+                                continue
+                            if element.number == 2 and len(values) < 64:
                                 values.append(listed.read_text(element, 1024))
-        return key, values
+                            elif element.number == 9 and len(functions) < 64:
+                                functions += _function_names(listed.submessage(element), limit=1)
+        return key, values, functions
 
-    def _object_graph(self, graph: ProtoMessage) -> None:
-        """SavedObjectGraph { nodes = 1 } -> SavedObject { user_object = 4 } -> SavedUserObject { metadata = 3 }:
-        Keras (TF 2.0-2.4) kept each layer's JSON config here."""
+    def _object_graph(self, graph: ProtoMessage, census: _Census) -> None:
+        """SavedObjectGraph { nodes = 1, concrete_functions = 2 } -> SavedObject { user_object = 4 } ->
+        SavedUserObject { metadata = 3 }: Keras (TF 2.0-2.4) kept each layer's JSON config here. The keys of
+        concrete_functions (map entry key = 1) are the functions the restored Python object exposes: callable by
+        whoever loads the model, so not the saver's alone (TensorFlow never lists the traced save/restore ones)."""
         limit = self._ctx.limits.max_json_bytes + 1
         for node_field in graph.fields():
+            if node_field.number == 2 and node_field.wire_type == LEN:
+                entry = graph.submessage(node_field)
+                for key_field in entry.fields():
+                    if key_field.number == 1 and key_field.wire_type == LEN:
+                        self._called_elsewhere(entry.read_text(key_field, 1024), census)
+                continue
             if node_field.number != 1 or node_field.wire_type != LEN:
                 continue
             node = graph.submessage(node_field)
@@ -341,14 +431,22 @@ class SavedModelScanner:
     # -- results --
     @staticmethod
     def _settle_checkpoint_ops(census: _Census) -> None:
-        """Graph-level checkpoint ops are the saver's when they sit in its name scope (SaverDef names it;
-        TF1 savers use "save", "save_1", ...)."""
-        for op, node in census.pending_checkpoint:
-            scope = node.split("/", 1)[0]
-            if "/" in node and (scope in census.saver_scopes or _SAVER_SCOPE.fullmatch(scope)):
+        """A checkpoint op is the saver's when SaverDef leads to it, in the role (save / restore) it has there:
+        TF2: it sits in a function that the save or restore node calls, and nothing else calls that function;
+        TF1: it is a graph node in the name scope of SaverDef's save or restore node ("save/SaveV2")."""
+        for op, node, function in census.pending_checkpoint:
+            role = _SAVE if op in SAVE_CHECKPOINT_OPS else _RESTORE
+            if function is not None:
+                exclusive = function not in census.called_elsewhere and not census.called_elsewhere_overflow
+                if exclusive and role in census.saver_functions.get(function, ()):
+                    continue
+            elif "/" in node and role in census.saver_scopes.get(node.split("/", 1)[0], ()):
                 continue
-            census.add("MW-TF-001", Severity.MEDIUM, op, "reads or writes checkpoint files", _place(node, None))
+            census.add("MW-TF-001", Severity.MEDIUM, op, "reads or writes checkpoint files", _place(node, function))
         census.pending_checkpoint.clear()
+        census.saver_nodes.clear()
+        census.saver_scopes.clear()
+        census.saver_functions.clear()
 
     def _report(self, census: _Census) -> None:
         uses = list(census.uses.items())
