@@ -55,6 +55,11 @@ from mlwarden.scanning.context import ScanContext
 MAX_INLINE_VALUE: Final = 64 * 1024
 # In streaming mode, a string longer than this is skipped instead of being read into memory.
 MAX_MATERIALIZED_VALUE: Final = 64 * 1024 * 1024
+# In streaming mode, a value longer than this that does not start like a pickle is skipped by seeking instead
+# of being read: array payloads of scikit-learn/NumPy pickles are most of their bytes.
+SKIP_VALUE_BYTES: Final = 256 * 1024
+# Bytes of a long value looked at to decide whether it may be a nested pickle.
+_VALUE_HEAD_BYTES: Final = 256
 # Opcodes are walked in windows of this many bytes; limits are checked between windows.
 WINDOW_BYTES: Final = 1 << 16
 # Non-final buffers stop this many bytes before their end so that every fixed-size argument is complete.
@@ -1052,14 +1057,20 @@ class PickleWalker:
             return first, stop
         if base + stop > self.stream_size:
             raise _NeedMore(stop - pos)  # past the end of the stream: reported as truncation
-        if length > MAX_MATERIALIZED_VALUE and not final:
-            # Too big to read into memory: check its head for a pickle, then skip it.
-            head = data[first:min(end, first + 8)]
-            if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= HIGHEST_PROTOCOL:
+        if length > SKIP_VALUE_BYTES and not final:
+            head = data[first:min(end, first + _VALUE_HEAD_BYTES)]
+            if len(head) < min(length, 8):
+                raise _NeedMore(header + _VALUE_HEAD_BYTES, exact=False)  # not enough of the value to judge it
+            pickle_like = len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= HIGHEST_PROTOCOL
+            if not pickle_like and not looks_like_pickle(head):
+                # Array payload or other opaque data: skip it without reading it.
+                self.stack.append(LARGE_BYTES)
+                raise _Jump(base + stop)
+            if length > MAX_MATERIALIZED_VALUE:
                 self._report("MW-PKL-005", f"a {length}-byte value starts like a pickle; it is too large to be "
                              "scanned as a member", base + pos, evidence=f"<pickle@{self.base_offset + base + pos}>")
-            self.stack.append(LARGE_BYTES)
-            raise _Jump(base + stop)
+                self.stack.append(LARGE_BYTES)
+                raise _Jump(base + stop)
         raise _NeedMore(stop - pos)
 
     def _text(self, data: bytes, pos: int, header: int, length: int, end: int, base: int, final: bool) -> int:
@@ -1080,8 +1091,13 @@ class PickleWalker:
     def _bytes(self, data: bytes, pos: int, header: int, length: int, end: int, base: int, final: bool,
                marker: Opaque | None = None) -> int:
         first, stop = self._value(data, pos, header, length, end, base, final)
+        # Index, don't slice, before knowing the value is wanted: multi-MB array payloads pass through here.
+        candidate = length > 3 and (data[first] == 0x80 or data[stop - 1] == 0x2E)
+        if length > MAX_INLINE_VALUE and marker is None and not candidate:
+            self.stack.append(LARGE_BYTES)
+            return stop
         raw = data[first:stop]
-        if length > 3 and (raw[0] == 0x80 or raw[-1] == 0x2E):
+        if candidate:
             self._nested_candidate(raw, base + pos)
         if marker is not None:
             self.stack.append(marker)
