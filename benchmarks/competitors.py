@@ -67,6 +67,7 @@ class ToolResult:
     exit_code: int | None = None
     detail: list[str] = field(default_factory=list)  # what the tool reported (rules, globals, ops), short
     flagged_files: int | None = None  # files the tool flagged, where its output says (folder runs)
+    coverage: str | None = None  # what the tool says it scanned and skipped, where its output says (folder runs)
 
     def __post_init__(self) -> None:
         self.detail = [_printable(d) for d in self.detail]
@@ -164,12 +165,28 @@ def run_modelscan(path: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOUT
     detail = sorted({f"{i.get('severity', '?')} {i.get('module', '')}.{i.get('operator', '')}".strip()
                      for i in issues})
     result = ToolResult("modelscan", target, bool(issues), seconds, exit_code=proc.returncode, detail=detail,
-                        flagged_files=len({str(i.get("source", "")).split(":", 1)[0] for i in issues}))
+                        flagged_files=len({str(i.get("source", "")).split(":", 1)[0] for i in issues}),
+                        coverage=_modelscan_coverage(report))
     if errors and not issues:
         result.error = "; ".join(sorted({str(e.get("description", e))[:160] for e in errors}))
     elif proc.returncode == 3:
         result.detail.append("no supported file (skipped)")
     return result
+
+
+def _modelscan_coverage(report: dict[str, Any]) -> str | None:
+    """What modelscan says it covered, from its report's summary (modelscan 0.8: summary.scanned.total_scanned
+    counts files and archive members; summary.skipped appears only with --show-skipped), plus its scan
+    errors."""
+    summary = report.get("summary", {})
+    scanned = summary.get("scanned", {}).get("total_scanned")
+    if scanned is None:
+        return None
+    text = f"{scanned} scanned (files and archive members)"
+    skipped = summary.get("skipped", {}).get("total_skipped")
+    errors = report.get("errors", [])
+    return text + (f", {skipped} skipped" if skipped is not None else "") + (
+        f", {len(errors)} scan errors" if errors else "")
 
 
 # --- picklescan ---------------------------------------------------------------------------------------------
@@ -195,7 +212,8 @@ def run_picklescan(path: str | os.PathLike[str], timeout: float = DEFAULT_TIMEOU
     detected = dangerous > 0 or proc.returncode == 1
     detail = sorted({m.group(1) for m in re.finditer(r"dangerous import '([^']+)' FOUND", output)})[:12]
     result = ToolResult(name, target, detected, seconds, exit_code=proc.returncode, detail=detail,
-                        flagged_files=counts.get("Infected files"))
+                        flagged_files=counts.get("Infected files"),
+                        coverage=(f"{counts['Scanned files']} files scanned" if "Scanned files" in counts else None))
     if not detected and (proc.returncode not in (0, 1) or "Dangerous globals" not in output):
         result.error = f"exit {proc.returncode}: {_last_line(output)}"
     return result

@@ -26,6 +26,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,7 @@ from typing import Any
 import competitors
 import corpus
 import large_checkpoint
+import mixed_folder
 from competitors import ToolResult, run_timed
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -57,16 +59,22 @@ def mlwarden_command() -> list[str]:
     return [sys.executable, "-m", "mlwarden"]
 
 
-def run_mlwarden(path: str | os.PathLike[str], timeout: float = competitors.DEFAULT_TIMEOUT_S) -> ToolResult:
+def run_mlwarden(path: str | os.PathLike[str], timeout: float = competitors.DEFAULT_TIMEOUT_S, *,
+                 report_file: bool = False) -> ToolResult:
     """``mlwarden scan PATH --format json``: detected = exit 1 (default gate, --fail-on high) or any finding
-    of severity high/critical. Output that is not a JSON report (a crash) is an error."""
+    of severity high/critical. Output that is not a JSON report (a crash) is an error. With ``report_file``
+    the report goes to a file (``-f json -o FILE``, as a CI job would run it) instead of stdout."""
     target = os.path.abspath(path)
-    proc, seconds, error = run_timed([*mlwarden_command(), "scan", target, "--format", "json", "--no-progress"],
-                                     timeout)
+    with tempfile.TemporaryDirectory(dir=WORK_DIR) as tmp:
+        report_path = Path(tmp) / "mlwarden.json"
+        output = ["-o", str(report_path)] if report_file else []
+        proc, seconds, error = run_timed([*mlwarden_command(), "scan", target, "--format", "json", *output,
+                                          "--no-progress"], timeout)
+        text = report_path.read_text() if report_file and report_path.is_file() else (proc.stdout if proc else "")
     if proc is None:
         return ToolResult(MLWARDEN, target, False, seconds, error)
     try:
-        report = json.loads(proc.stdout)
+        report = json.loads(text)
     except ValueError:
         tail = [line for line in (proc.stderr or proc.stdout).strip().splitlines() if line.strip()]
         return ToolResult(MLWARDEN, target, False, seconds, f"exit {proc.returncode}: {tail[-1][:200] if tail else ''}",
@@ -77,12 +85,26 @@ def run_mlwarden(path: str | os.PathLike[str], timeout: float = competitors.DEFA
                      for f in findings if f.get("severity") in (*_BLOCKING, "medium")})[:8]
     result = ToolResult(MLWARDEN, target, proc.returncode == 1 or bool(blocking), seconds,
                         exit_code=proc.returncode, detail=detail,
-                        flagged_files=len({f["location"]["path"] for f in blocking}))
+                        flagged_files=len({f["location"]["path"] for f in blocking}),
+                        coverage=_mlwarden_coverage(report.get("summary", {})))
     if proc.returncode not in (0, 1):
         result.error = f"exit {proc.returncode}"
     elif any(f.get("rule_id") == "MW-SCAN-002" for f in findings):
         result.error = "scanner failed (MW-SCAN-002, fail-closed)"
     return result
+
+
+def _mlwarden_coverage(summary: dict[str, Any]) -> str | None:
+    """What mlwarden covered, from its report summary (files_seen counts the files it skipped as well: ones of
+    no model format, such as a README, are listed but not parsed)."""
+    if "files_scanned" not in summary:
+        return None
+    return f"{summary['files_scanned']} of {summary.get('files_seen', '?')} files scanned"
+
+
+def run_mlwarden_report_file(path: str | os.PathLike[str],
+                             timeout: float = competitors.DEFAULT_TIMEOUT_S) -> ToolResult:
+    return run_mlwarden(path, timeout, report_file=True)
 
 
 def mlwarden_version() -> str:
@@ -113,10 +135,11 @@ def detection_run(manifest: dict[str, Any], corpus_dir: Path, tools: Sequence[st
         return list(pool.map(one, jobs))
 
 
-def _median_runs(tools: Sequence[str], target: Path, runs: int, timeout: float) -> dict[str, dict[str, Any]]:
+def _median_runs(tools: Sequence[str], target: Path, runs: int, timeout: float,
+                 table: dict[str, Runner] | None = None) -> dict[str, dict[str, Any]]:
     """Time each tool on ``target``, ``runs`` times, interleaved (tool A, B, C, A, B, C...) so that drift in
     machine load hits every tool alike. One run at a time: nothing else runs in parallel."""
-    table = runners()
+    table = table or runners()
     samples: dict[str, list[ToolResult]] = {tool: [] for tool in tools}
     for _ in range(runs):
         for tool in tools:
@@ -127,7 +150,8 @@ def _median_runs(tools: Sequence[str], target: Path, runs: int, timeout: float) 
         out[tool] = {"median_s": round(statistics.median(ok), 3) if ok else None,
                      "runs_s": [round(r.seconds, 3) for r in results],
                      "detected": results[-1].detected, "error": results[-1].error, "detail": results[-1].detail,
-                     "exit_code": results[-1].exit_code, "flagged_files": results[-1].flagged_files}
+                     "exit_code": results[-1].exit_code, "flagged_files": results[-1].flagged_files,
+                     "coverage": results[-1].coverage}
     base = out.get(MLWARDEN, {}).get("median_s")
     for entry in out.values():
         entry["ratio_vs_mlwarden"] = (round(entry["median_s"] / base, 2)
@@ -142,11 +166,69 @@ def _warm_page_cache(path: Path) -> None:
             pass
 
 
+# Runs a command and prints how many bytes it and its reaped descendants read through read()-family system
+# calls: Linux adds a reaped child's I/O counters to its parent's (kernel/exit.c, wait_task_zombie), and
+# /proc/self/io shows them. Memory-mapped reads are not counted, and neither is anything the page cache
+# saved: it is bytes requested, the work a scanner asks for, not disk traffic.
+_READ_BYTES_WRAPPER = r'''
+import subprocess, sys
+def rchar():
+    with open("/proc/self/io") as io:
+        return int(next(line for line in io if line.startswith("rchar")).split()[1])
+before = rchar()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+print(rchar() - before, code)
+'''
+
+
+def bytes_read(cmd: Sequence[str], timeout: float) -> int | None:
+    """Bytes ``cmd`` read (see _READ_BYTES_WRAPPER), imports of its own modules included; None where
+    /proc/self/io is missing (not Linux) or the command timed out."""
+    if not os.path.exists("/proc/self/io"):
+        return None
+    proc, _, error = run_timed([sys.executable, "-c", _READ_BYTES_WRAPPER, *cmd], timeout)
+    if proc is None or error or proc.returncode != 0:
+        return None
+    try:
+        return int(proc.stdout.split()[0])
+    except (ValueError, IndexError):
+        return None
+
+
+def _mixed_commands(target: Path) -> dict[str, list[str]]:
+    """The commands of the mixed-folder section, as the timed runners run them (for the bytes-read pass)."""
+    venv_bin = competitors.venv_python().parent
+    report = str(WORK_DIR / "bytes-read-report.json")  # a real file: mlwarden writes reports atomically
+    return {MLWARDEN: [*mlwarden_command(), "scan", str(target), "-f", "json", "-o", report, "--no-progress"],
+            "picklescan": [str(venv_bin / "picklescan"), "-p", str(target)],
+            "modelscan": [str(venv_bin / "modelscan"), "-p", str(target), "-r", "json", "-o", report]}
+
+
+def mixed_folder_timings(tools: Sequence[str], manifest: dict[str, Any], runs: int,
+                         timeout: float) -> dict[str, Any]:
+    """mlwarden (``-f json -o FILE``), picklescan and modelscan on the realistic mixed folder: the folder is
+    read once into the page cache, each tool runs once untimed (its own imports cached too), then the
+    median of ``runs`` interleaved runs. Also the bytes each tool read, in one more untimed run."""
+    target = Path(manifest["path"])
+    mixed_tools = [t for t in (MLWARDEN, "picklescan", "modelscan") if t in tools]
+    table = {**runners(), MLWARDEN: run_mlwarden_report_file}
+    for path in sorted(p for p in target.rglob("*") if p.is_file()):
+        _warm_page_cache(path)
+    _median_runs(mixed_tools, target, 1, timeout, table)  # warm-up, discarded
+    timings = _median_runs(mixed_tools, target, runs, timeout, table)
+    commands = _mixed_commands(target)
+    for tool in mixed_tools:
+        timings[tool]["bytes_read"] = bytes_read(commands[tool], timeout)
+    Path(WORK_DIR / "bytes-read-report.json").unlink(missing_ok=True)
+    return {"path": str(target), "files": manifest["files"], "bytes": manifest["bytes"], "runs": runs,
+            "build_seconds": manifest.get("build_seconds"), "timings": timings}
+
+
 def startup_times(tools: Sequence[str], runs: int, timeout: float) -> dict[str, float | None]:
     """Each tool on a 40-byte benign pickle: what process start-up and imports cost before any scanning."""
     tiny = WORK_DIR / "tiny" / "tiny.pkl"
     tiny.parent.mkdir(parents=True, exist_ok=True)
-    tiny.write_bytes(b"\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x01a\x94K\x01s.")
+    tiny.write_bytes(b"\x80\x04\x95\x0a\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x01a\x94K\x01s.")
     timed = _median_runs(tools, tiny, runs, timeout)
     return {tool: timed[tool]["median_s"] for tool in tools}
 
@@ -295,9 +377,37 @@ def render_markdown(data: dict[str, Any]) -> str:
         lines.append("")
         lines.append("fickling has no folder mode (its CLI takes one pickle), so it is not in this table.")
         lines.append("")
+    if data.get("mixed"):
+        lines += _render_mixed(data["mixed"])
     lines.append(f"Total benchmark wall time: {data['wall_seconds']:.0f} s "
                  f"(setup {data['setup_seconds']:.0f} s).")
     return "\n".join(lines) + "\n"
+
+
+def _fmt_bytes(value: int | None) -> str:
+    return "n/a" if value is None else f"{value / 1024 ** 2:,.0f} MiB"
+
+
+def _render_mixed(mixed: dict[str, Any]) -> list[str]:
+    lines = [f"## Folder scan: realistic mixed model folder ({mixed['files']} files, "
+             f"{mixed['bytes'] / 1024 ** 3:.2f} GiB, median of {mixed['runs']} runs)", "",
+             "PyTorch zip and legacy checkpoints, scikit-learn-style pickles, joblib (plain and zlib), .npy/.npz, "
+             "safetensors, GGUF, ONNX, Keras H5, a Hugging Face folder and the detection corpus "
+             "(`benchmarks/mixed_folder.py`). Page cache warm, one untimed run per tool first. "
+             "Ratio = tool time / mlwarden time. Bytes read: read()-family system calls of the tool and its "
+             "child processes, imports included.", "",
+             "| tool | command | median wall time | ratio vs mlwarden | bytes read | what it covered | "
+             "files flagged |", "|---|---|---|---|---|---|---|"]
+    commands = {MLWARDEN: "mlwarden scan DIR -f json -o FILE", "picklescan": "picklescan -p DIR",
+                "modelscan": "modelscan -p DIR -r json -o FILE"}
+    for tool, row in mixed["timings"].items():
+        wall = _fmt_s(row["median_s"]) if row["median_s"] is not None else "timeout"
+        if row["error"] and row["error"].startswith("timeout"):
+            wall = row["error"]
+        lines.append(f"| {tool} | `{commands.get(tool, tool)}` | {wall} | {_fmt_ratio(row['ratio_vs_mlwarden'])} | "
+                     f"{_fmt_bytes(row.get('bytes_read'))} | {row.get('coverage') or 'n/a'} | "
+                     f"{'n/a' if row['flagged_files'] is None else row['flagged_files']} |")
+    return [*lines, ""]
 
 
 # --- main ---------------------------------------------------------------------------------------------------
@@ -322,6 +432,8 @@ def _machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Compare mlwarden with modelscan, picklescan and fickling.")
     parser.add_argument("--quick", action="store_true", help="detection only: skip the checkpoint and folder timing")
+    parser.add_argument("--skip-mixed", action="store_true",
+                        help="skip the folder scan of the realistic 2.6 GiB mixed model folder")
     parser.add_argument("--workers", type=int, default=2, help="parallel tool runs in the detection pass")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per tool (median)")
     parser.add_argument("--timeout", type=float, default=competitors.DEFAULT_TIMEOUT_S, help="seconds per tool run")
@@ -343,6 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         print("building the 2 GiB checkpoint (cached) ...", file=log)
         large_path = large_checkpoint.ensure_large_checkpoint()
+    mixed_manifest = None
+    if not args.quick and not args.skip_mixed:
+        print("building the mixed model folder (cached) ...", file=log)
+        mixed_manifest = mixed_folder.ensure_mixed_folder()
     print("setting up competitors' venv (cached) ...", file=log)
     versions = {MLWARDEN: mlwarden_version(), **competitors.ensure_competitors(force=args.rebuild)}
     setup_seconds = time.perf_counter() - started
@@ -366,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
         files = sum(len(names) for _, _, names in os.walk(corpus_dir))
         data["folder"] = {"path": str(corpus_dir), "files": files, "runs": args.runs,
                           "timings": _median_runs(folder_tools, corpus_dir, args.runs, args.timeout)}
+    if mixed_manifest is not None:
+        print("timing the mixed model folder ...", file=log)
+        data["mixed"] = mixed_folder_timings(tools, mixed_manifest, args.runs, args.timeout)
     data["setup_seconds"] = round(setup_seconds, 1)
     data["wall_seconds"] = round(time.perf_counter() - started, 1)
     markdown = render_markdown(data)
