@@ -14,11 +14,12 @@ import pytest
 
 from mlwarden.artifacts.archives import path_escape
 from mlwarden.artifacts.zipreader import read_directory
-from mlwarden.core.findings import Finding, Severity
+from mlwarden.core.findings import Finding
 from mlwarden.core.limits import DEFAULT_LIMITS, Limits, MiB
 from mlwarden.scanning.context import ScanContext, ScanOptions
 from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import archives as arc
+from tests.samples.findings import rules, serious, system_calls
 from tests.samples.pytorch import malicious_pickle
 
 PAYLOAD = malicious_pickle()
@@ -31,18 +32,6 @@ def scan(data: bytes, name: str = "archive.zip", *, limits: Limits | None = None
     ctx = ScanContext(path="sample", size=len(data), name=name, options=options)
     fmt = scan_stream(io.BytesIO(data), ctx, format_hint=format_hint)
     return fmt, ctx.findings, ctx
-
-
-def serious(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity.rank >= Severity.MEDIUM.rank]
-
-
-def rules(findings: list[Finding]) -> set[str]:
-    return {f.rule_id for f in findings}
-
-
-def system_calls(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.rule_id == "MW-PKL-001" and "system" in (f.evidence or "")]
 
 
 def no_scanner_failure(findings: list[Finding]) -> None:

@@ -16,6 +16,7 @@ from mlwarden.core.limits import Limits
 from mlwarden.scanning.context import ScanContext, ScanOptions
 from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import gguf_samples as g
+from tests.samples.findings import rules
 
 
 def scan(data: bytes, *, name: str = "model.gguf", limits: Limits | None = None,
@@ -24,14 +25,6 @@ def scan(data: bytes, *, name: str = "model.gguf", limits: Limits | None = None,
     ctx = ScanContext(path="x", size=len(data), name=name, options=options)
     scan_stream(io.BytesIO(data), ctx, format_hint=hint)
     return ctx.findings
-
-
-def rules(findings: list[Finding]) -> set[str]:
-    return {f.rule_id for f in findings}
-
-
-def serious(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity.rank >= Severity.MEDIUM.rank]
 
 
 def assert_no_scanner_failure(findings: list[Finding]) -> None:

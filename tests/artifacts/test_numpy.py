@@ -8,25 +8,18 @@ import io
 import pytest
 
 from mlwarden.artifacts.numpy_format import DtypeError, parse_descr
-from mlwarden.core.findings import Finding, Severity
+from mlwarden.core.findings import Finding
 from mlwarden.scanning.context import ScanContext
 from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import numpy_samples as npys
 from tests.samples.archives import CountingReader
+from tests.samples.findings import serious, system_calls
 
 
 def scan(data: bytes, name: str = "array.npy", stream: io.BytesIO | None = None) -> tuple[str | None, list[Finding]]:
     ctx = ScanContext(path="sample", size=len(data), name=name)
     fmt = scan_stream(stream if stream is not None else io.BytesIO(data), ctx)
     return fmt, ctx.findings
-
-
-def serious(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity.rank >= Severity.MEDIUM.rank]
-
-
-def system_calls(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.rule_id == "MW-PKL-001" and "system" in (f.evidence or "")]
 
 
 def test_numeric_npy_is_clean():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 
@@ -10,17 +9,7 @@ import numpy as np
 
 from mlwarden.scanning.context import ScanContext
 from mlwarden.scanning.dispatch import scan_stream
-
-
-class CountingReader(io.BytesIO):
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.bytes_read = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        chunk = super().read(size)
-        self.bytes_read += len(chunk)
-        return chunk
+from tests.samples.archives import CountingReader
 
 
 class Payload:

@@ -26,24 +26,13 @@ from mlwarden.scanning.dispatch import scan_stream
 from tests.samples import archives as arc
 from tests.samples import pytorch as pt
 from tests.samples.archives import CountingReader
+from tests.samples.findings import rules, serious, system_calls
 
 
 def scan(data: bytes, name: str = "model.pt", stream: io.BytesIO | None = None) -> tuple[str | None, list[Finding]]:
     ctx = ScanContext(path="sample", size=len(data), name=name)
     fmt = scan_stream(stream if stream is not None else io.BytesIO(data), ctx)
     return fmt, ctx.findings
-
-
-def serious(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.severity.rank >= Severity.MEDIUM.rank]
-
-
-def rules(findings: list[Finding]) -> set[str]:
-    return {f.rule_id for f in findings}
-
-
-def system_calls(findings: list[Finding]) -> list[Finding]:
-    return [f for f in findings if f.rule_id == "MW-PKL-001" and "system" in (f.evidence or "")]
 
 
 def assert_clean_scan(findings: list[Finding]) -> None:
