@@ -405,6 +405,8 @@ def _saved_model(nodes: list[bytes], functions: list[tuple[str, list[bytes]]] | 
     graph = b"".join(_pf(1, n) for n in nodes) + (_pf(2, library) if library else b"") + _pf(4, _pf(1, 1882))
     meta_info = _pf(4, "serve") + _pf(5, "2.17.0")
     meta_graph = _pf(1, meta_info) + _pf(2, graph)
+    if any(b"save/restore_all" in n for n in nodes):
+        meta_graph += _pf(3, _SAVER_DEF)
     return _pf(1, 1) + _pf(2, meta_graph)
 
 
@@ -421,17 +423,34 @@ def _dense_graph() -> list[bytes]:
 
 
 def _saver_nodes() -> list[bytes]:
-    """What every tf.train.Saver/SavedModel has: these ops write checkpoints only when asked to save."""
+    """What tf.compat.v1 SavedModelBuilder writes for its sharded Saver (TF 2.21): the checkpoint ops under the
+    "save/" name scope, reached from MetaGraphDef.saver_def (see _SAVER_DEF)."""
     t_str = _pf(6, DT_STRING)
     return [
-        _node("saver_filename", "Placeholder", attrs=_attr("dtype", t_str)),
-        _node("StringJoin", "StringJoin", ("saver_filename",)),
-        _node("ShardedFilename", "ShardedFilename", ("StringJoin",)),
-        _node("SaveV2", "SaveV2", ("ShardedFilename",)),
-        _node("MergeV2Checkpoints", "MergeV2Checkpoints", ("ShardedFilename",)),
-        _node("RestoreV2", "RestoreV2", ("saver_filename",)),
-        _node("NoOp", "NoOp"),
+        _node("save/filename/input", "Const", attrs=_attr("dtype", t_str)),
+        _node("save/filename", "PlaceholderWithDefault", ("save/filename/input",)),
+        _node("save/Const", "PlaceholderWithDefault", ("save/filename",)),
+        _node("save/StringJoin", "StringJoin", ("save/Const",)),
+        _node("save/num_shards", "Const"),
+        _node("save/ShardedFilename", "ShardedFilename", ("save/StringJoin", "save/num_shards")),
+        _node("save/SaveV2", "SaveV2", ("save/ShardedFilename", "dense/read")),
+        _node("save/control_dependency", "Identity", ("save/ShardedFilename", "^save/SaveV2")),
+        _node("save/MergeV2Checkpoints/checkpoint_prefixes", "Pack",
+              ("save/ShardedFilename", "^save/control_dependency")),
+        _node("save/MergeV2Checkpoints", "MergeV2Checkpoints",
+              ("save/MergeV2Checkpoints/checkpoint_prefixes", "save/Const")),
+        _node("save/Identity", "Identity", ("save/Const", "^save/MergeV2Checkpoints", "^save/control_dependency")),
+        _node("save/RestoreV2", "RestoreV2", ("save/Const",)),
+        _node("save/AssignVariableOp", "AssignVariableOp", ("dense/kernel", "save/RestoreV2")),
+        _node("save/restore_shard", "NoOp", ("^save/AssignVariableOp",)),
+        _node("save/restore_all", "NoOp", ("^save/restore_shard",)),
     ]
+
+
+# meta_graph.proto MetaGraphDef.saver_def = 3; saver.proto SaverDef{filename_tensor_name=1, save_tensor_name=2,
+# restore_op_name=3, max_to_keep=4, sharded=5}: the values TF 2.21's sharded Saver writes.
+_SAVER_DEF = (_pf(1, "save/Const:0") + _pf(2, "save/Identity:0") + _pf(3, "save/restore_all") + _pf(4, 5)
+              + _pf(5, 1))
 
 
 def _savedmodel_folder(pb: bytes) -> dict[str, bytes]:
