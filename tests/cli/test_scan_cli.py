@@ -118,3 +118,9 @@ def test_module_entry_point_runs_in_a_subprocess(models):
     bad = subprocess.run([sys.executable, "-m", "mlwarden", "scan", "--nope"], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_forced_progress_bar_keeps_stdout_a_clean_report(capsys, models):
+    code, out, _ = invoke(capsys, "scan", str(models), "--format", "json", "--progress", "-j", "1")
+    assert code == 1
+    assert json.loads(out)["summary"]["files_seen"] == 2
