@@ -125,6 +125,8 @@ HOSTILE = {
     "n_dims-1000": g.gguf_with_n_dims(1000),
     "offset-beyond-eof": g.gguf_offset_beyond_eof(),
     "overlapping-tensors": g.gguf_overlapping_tensors(),
+    # elements fit int64 but their bytes do not (found by fuzzing: the size table is a signed 64-bit array)
+    "dims-product-beyond-int64": g.gguf_with_tensors([("huge", [1 << 31, 1 << 31], g.F32, 0)], 64),
 }
 
 

@@ -486,6 +486,10 @@ class _GgufParse:
             ggml_type = reader.unpack(reader.u32, "tensor type")
             offset = reader.unpack(reader.u64, "tensor offset")
             size = self._tensor_bytes(name, dims, ggml_type, dims_at)
+            if size > _INT64_MAX:  # dimensions whose product no file can hold (hostile length fields)
+                self.findings.invalid("dimensions", f"tensor '{name}' declares {size} bytes of data, beyond any "
+                                      "file", offset=dims_at, evidence=name)
+                size = -1
             if offset > _INT64_MAX:
                 self.findings.invalid("offset", f"tensor '{name}' has data offset {offset}, beyond any file",
                                       offset=dims_at, evidence=name)
