@@ -292,3 +292,14 @@ def test_tuple_that_is_not_code_stays_high():
     layer["config"]["function"] = {"class_name": "__tuple__", "items": [1, 2]}
     [finding] = only(scan(json.dumps(ks.keras2_sequential([layer])).encode(), "config.json"), "MW-KERAS-001")
     assert finding.severity is Severity.HIGH and "no function stored" in finding.message
+
+
+@pytest.mark.parametrize("missing", [16, 4096])
+def test_h5_stream_shorter_than_its_declared_size_fails_closed(missing):
+    """An archive member whose declared size lies: the reader runs out early (found by fuzzing)."""
+    data = ks.keras2_h5(ks.keras2_sequential([ks.keras2_lambda_layer()]))
+    ctx = ScanContext(path="m.h5", size=len(data) + missing, name="model.h5")
+    scan_stream(io.BytesIO(data), ctx, format_hint="hdf5")
+    rules = {f.rule_id for f in ctx.findings}
+    assert "MW-SCAN-002" not in rules, ctx.findings
+    assert rules & {"MW-FMT-001", "MW-KERAS-001"}

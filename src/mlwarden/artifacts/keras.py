@@ -835,6 +835,8 @@ class Hdf5Scanner:
                 self._analyze_attribute(h5, at, None, analyzer, seen, lenient=True)
         except _Hdf5Limit as exc:
             ctx.report("MW-FMT-003", f"HDF5 attributes not fully analysed: {exc}", offset=exc.offset)
+        except _Hdf5Error as exc:  # e.g. a stream shorter than its declared size (a lying archive member)
+            failure = failure or exc
         if failure is not None:
             raise UnscannableError(f"invalid HDF5 structure: {failure}", offset=failure.offset)
 
