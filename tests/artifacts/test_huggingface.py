@@ -198,3 +198,11 @@ _json_values = st.recursive(
 def test_random_json_configs_never_crash(value):
     findings = scan(json.dumps(value).encode(), "config.json", hint="hf-config")
     assert "MW-SCAN-002" not in {f.rule_id for f in findings}
+
+
+def test_syntax_warnings_of_scanned_code_are_not_printed(recwarn):
+    from mlwarden.artifacts.huggingface import find_dangerous_calls
+
+    calls = find_dangerous_calls('import os\nx = "\\d"\ny = 1if 1else 0\nos.system("true")\n')
+    assert [c.line for c in calls] == [4]
+    assert [w for w in recwarn if issubclass(w.category, SyntaxWarning)] == []

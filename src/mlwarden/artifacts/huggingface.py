@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
@@ -381,7 +382,10 @@ def find_dangerous_calls(source: str) -> list[DangerousCall]:
 
     Raises SyntaxError (or ValueError for NUL bytes) when ``source`` is not Python this interpreter parses.
     """
-    tree = ast.parse(source)
+    with warnings.catch_warnings():
+        # Scanned code is not ours: its SyntaxWarnings (invalid escapes, literals) must not reach the report.
+        warnings.simplefilter("ignore")
+        tree = ast.parse(source)
     aliases = _ImportAliases()
     aliases.visit(tree)
     calls: list[DangerousCall] = []
