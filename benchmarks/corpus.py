@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlwarden.demo import proto_field
+from mlwarden.demo import pickle_global, pickle_unicode, proto_field
 
 BENCH_DIR = Path(__file__).resolve().parent
 DEFAULT_OUT = BENCH_DIR / ".work" / "corpus"
@@ -83,15 +83,8 @@ def _framed(protocol: int, body: bytes) -> bytes:
     return _proto(protocol) + b"\x95" + struct.pack("<Q", len(body)) + body
 
 
-def _g(module: str, name: str) -> bytes:
-    """GLOBAL: module and name as text lines (all protocols)."""
-    return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
-
-
-def _u(text: str) -> bytes:
-    """BINUNICODE (protocol 1+), or SHORT_BINUNICODE for short strings (protocol 4+ writers use that)."""
-    raw = text.encode()
-    return b"X" + struct.pack("<I", len(raw)) + raw
+_g = pickle_global  # GLOBAL, all protocols
+_u = pickle_unicode  # BINUNICODE, protocol 1+
 
 
 def _su(text: str) -> bytes:

@@ -21,11 +21,13 @@ PAYLOAD = "echo mlwarden-demo-payload"
 
 # --- pickle opcodes, written by hand so that no callable has to exist to be referenced -------------------
 
-def _global(module: str, name: str) -> bytes:
+def pickle_global(module: str, name: str) -> bytes:
+    """GLOBAL: module and name as text lines (every protocol)."""
     return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
 
 
-def _text(value: str) -> bytes:
+def pickle_unicode(value: str) -> bytes:
+    """BINUNICODE: a length-prefixed UTF-8 string (protocol 1+)."""
     raw = value.encode()
     return b"X" + struct.pack("<I", len(raw)) + raw
 
@@ -48,17 +50,17 @@ def _torch_tensor(key: str, shape: tuple[int, ...]) -> bytes:
     for dim in reversed(shape):  # contiguous row-major strides
         stride.insert(0, step)
         step *= dim
-    storage = _tuple(_text("storage"), _global("torch", "FloatStorage"), _text(key), _text("cpu"),
+    storage = _tuple(pickle_unicode("storage"), pickle_global("torch", "FloatStorage"), pickle_unicode(key), pickle_unicode("cpu"),
                      _int(numel)) + b"Q"
-    return (_global("torch._utils", "_rebuild_tensor_v2")
+    return (pickle_global("torch._utils", "_rebuild_tensor_v2")
             + _tuple(storage, _int(0), _tuple(*(_int(d) for d in shape)), _tuple(*(_int(s) for s in stride)),
-                     b"\x89", _global("collections", "OrderedDict") + b")R")
+                     b"\x89", pickle_global("collections", "OrderedDict") + b")R")
             + b"R")
 
 
 def torch_state_dict_pickle(tensors: dict[str, tuple[int, ...]]) -> bytes:
-    body = b"".join(_text(name) + _torch_tensor(str(i), shape) for i, (name, shape) in enumerate(tensors.items()))
-    return b"\x80\x02" + _global("collections", "OrderedDict") + b")R(" + body + b"u."
+    body = b"".join(pickle_unicode(name) + _torch_tensor(str(i), shape) for i, (name, shape) in enumerate(tensors.items()))
+    return b"\x80\x02" + pickle_global("collections", "OrderedDict") + b")R(" + body + b"u."
 
 
 def stack_global_payload(command: str = PAYLOAD) -> bytes:

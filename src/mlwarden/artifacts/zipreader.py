@@ -509,17 +509,12 @@ def _read_at(stream: BinaryIO, offset: int, length: int) -> bytes:
 # --- streams -----------------------------------------------------------------------------------------------------
 
 
-class WindowReader(io.RawIOBase):
-    """A read-only, seekable view of ``length`` bytes of ``base`` from ``start``. Seeks before every read, so
-    several views can share one underlying stream. Reads are clamped to the window: a caller asking for a
-    hostile length never makes it allocate more than the window holds."""
+class _SeekableView(io.RawIOBase):
+    """Position bookkeeping shared by the readers below: readable, seekable, with a logical ``_extent``
+    (SEEK_END) that subclasses set; seeking never reads."""
 
-    def __init__(self, base: BinaryIO, start: int, length: int) -> None:
-        super().__init__()
-        self._base = base
-        self._start = start
-        self._length = max(0, length)
-        self._pos = 0
+    _pos = 0
+    _extent = 0
 
     def readable(self) -> bool:
         return True
@@ -531,9 +526,22 @@ class WindowReader(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        origin = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
+        origin = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._extent}[whence]
         self._pos = max(0, origin + offset)
         return self._pos
+
+
+class WindowReader(_SeekableView):
+    """A read-only, seekable view of ``length`` bytes of ``base`` from ``start``. Seeks before every read, so
+    several views can share one underlying stream. Reads are clamped to the window: a caller asking for a
+    hostile length never makes it allocate more than the window holds."""
+
+    def __init__(self, base: BinaryIO, start: int, length: int) -> None:
+        super().__init__()
+        self._base = base
+        self._start = start
+        self._length = self._extent = max(0, length)
+        self._pos = 0
 
     def read(self, size: int | None = -1) -> bytes:
         remaining = self._length - self._pos
@@ -737,7 +745,7 @@ class ExpansionGuard:
         return None
 
 
-class InflatingReader(io.RawIOBase):
+class InflatingReader(_SeekableView):
     """A seekable stream of a compressed zip member that decompresses lazily, only as far as the reader reads,
     keeping what it produced in a spooled temporary file (memory up to SPOOL_MEMORY_BYTES, then disk).
 
@@ -750,7 +758,7 @@ class InflatingReader(io.RawIOBase):
         super().__init__()
         self._source = source
         self._decoder = decoder
-        self._declared = max(0, declared_size)
+        self._declared = self._extent = max(0, declared_size)
         self._guard = guard
         self._spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)
         self._produced = 0
@@ -763,20 +771,6 @@ class InflatingReader(io.RawIOBase):
     @property
     def produced(self) -> int:
         return self._produced
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        origin = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._declared}[whence]
-        self._pos = max(0, origin + offset)
-        return self._pos
 
     def read(self, size: int | None = -1) -> bytes:
         end = self._declared if size is None or size < 0 else min(self._declared, self._pos + size)
