@@ -57,7 +57,7 @@ def test_top_level_shape_and_values():
     report = mixed_report()
     document = json.loads(render_json(report))
     assert list(document) == ["schema_version", "tool", "started_at", "roots", "fail_on", "passed", "summary",
-                              "findings", "suppressed"]
+                              "scanners", "dependency_audit", "findings", "suppressed"]
     assert document["schema_version"] == JSON_SCHEMA_VERSION
     assert document["tool"] == {"name": "mlwarden", "version": "0.1.0"}
     assert document["started_at"] == "2024-05-01T12:00:00Z"
@@ -139,7 +139,8 @@ def test_the_documentation_names_every_field():
     doc = (DOCS / "report-formats.md").read_text(encoding="utf-8")
     document = report_document(mixed_report())
     names = set(document) | set(document["summary"]) | set(document["findings"][0]) | {"reason"}
-    names |= {"member", "offset", "line", "column", "cell", "start", "end", "path"}
+    names |= {"member", "offset", "line", "column", "cell", "output", "field", "start", "end", "path"}
+    names |= {"database", "dependencies", "audited", "vulnerable", "upgrades", "target", "unfixed"}
     missing = sorted(name for name in names if f"`{name}`" not in doc)
     assert missing == []
     assert f"`{JSON_SCHEMA_VERSION}`" in doc

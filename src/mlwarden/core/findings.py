@@ -6,6 +6,7 @@ Values here are immutable; nothing in this module does I/O.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -42,8 +43,11 @@ class Location:
     """Where a finding is. ``path`` is the path as found under the scanned path (POSIX separators).
 
     ``member`` names the archive member, nested members joined with ``!`` (``outer.zip!inner.pt!archive/data.pkl``).
-    ``offset`` is a byte offset inside the innermost file; ``line``/``column``/``cell`` point into text and
-    notebooks; ``start``/``end`` delimit a span (bytes or characters, as the rule documents).
+    ``offset`` is a byte offset inside the innermost file; ``line``/``column`` point into text (1-based line).
+    In notebooks ``cell`` is the 0-based index into ``cells`` and ``line`` the 1-based line of that cell's source,
+    or, when ``output`` (0-based index into the cell's outputs) is set, of that output's text. ``field`` names a
+    key (a JSON Lines field), ``column`` may also name a table column; ``start``/``end`` delimit a character span
+    within the line or field value (end exclusive).
     """
 
     path: str
@@ -52,21 +56,34 @@ class Location:
     line: int | None = None
     column: int | None = None
     cell: int | None = None
+    output: int | None = None
     start: int | None = None
     end: int | None = None
+    field: str | None = None
+    table_column: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path}
-        for key in ("member", "offset", "line", "column", "cell", "start", "end"):
+        for key in ("member", "offset", "cell", "output", "line", "column", "field", "start", "end"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
+        if self.table_column is not None:  # a table column is named in "column" (a line's column is a number)
+            out["column"] = self.table_column
         return out
 
     def display(self) -> str:
         text = self.path
         if self.member:
             text += f"!{self.member}"
+        if self.cell is not None:
+            text += f"#cell{self.cell}"
+            if self.output is not None:
+                text += f".out{self.output}"
+        if self.field is not None:
+            text += f"[{self.field}]"
+        if self.table_column is not None:
+            text += f"[column {self.table_column}]"
         if self.line is not None:
             text += f":{self.line}"
             if self.column is not None:
@@ -90,12 +107,20 @@ class Finding:
     references: tuple[str, ...] = ()
     scanner: str = ""
     suppressed: str | None = field(default=None, compare=False)
+    # Structured evidence (package and ids of a vulnerability, entity of a personal-data hit). When set, the
+    # JSON report shows it as ``evidence``; ``evidence`` stays the one-line text for people and fingerprints.
+    data: Mapping[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @property
     def fingerprint(self) -> str:
         """A stable identity for baselines: rule, path, member and evidence; not offsets, which shift on edits."""
-        text = "\x1f".join([self.rule_id, self.location.path, self.location.member or "",
-                            self.evidence or self.message])
+        where = self.location
+        parts = [self.rule_id, where.path, where.member or "", self.evidence or self.message]
+        if where.cell is not None:  # a notebook cell is a part of the file, like an archive member
+            parts.append(f"cell{where.cell}.{where.output}")
+        if where.field is not None or where.table_column is not None:
+            parts.append(f"{where.field}|{where.table_column}")
+        text = "\x1f".join(parts)
         try:
             raw = text.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:  # lone surrogates outside the escape range (pickle strings, Windows names)
@@ -112,7 +137,7 @@ class Finding:
             "title": self.title,
             "message": self.message,
             "location": self.location.to_dict(),
-            "evidence": self.evidence,
+            "evidence": dict(self.data) if self.data is not None else self.evidence,
             "remediation": self.remediation,
             "references": list(self.references),
             "scanner": self.scanner,

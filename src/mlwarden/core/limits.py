@@ -49,6 +49,14 @@ class Limits:
     max_gguf_array: int = 100_000_000
     # Protobuf (ONNX, SavedModel) message nesting.
     max_proto_depth: int = 64
+    # Source code, configuration and other text analysed for unsafe code and secrets (larger files get an
+    # MW-FMT-003 finding and only their first part is searched for secrets: minified bundles, data dumps).
+    max_source_bytes: int = 4 * MiB
+    # Notebooks keep outputs (images as base64) and are routinely tens of MiB.
+    max_notebook_bytes: int = 64 * MiB
+    # Requirements and lock files (a large uv.lock is ~2 MiB); includes followed per file.
+    max_dependency_file_bytes: int = 16 * MiB
+    max_requirement_includes: int = 64
 
 
 DEFAULT_LIMITS = Limits()

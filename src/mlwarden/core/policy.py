@@ -12,6 +12,8 @@ Configuration comes from ``mlwarden.toml`` (top-level keys) or ``[tool.mlwarden]
     reason = "vetted by the ML platform team, 2026-10"
     [severity]
     "MW-HF-002" = "low"
+    scanners = ["models", "deps", "code", "notebooks", "secrets"]   # which scanners run (default: all)
+    advisory_max_age_days = 30            # warn (MW-DEP-006) when the advisory database is older
 
 Binaries cannot carry inline ignores, so every ignore names a path glob and a rule, with a reason. Unknown keys
 are errors (a typo must not silently disable a check). This module reads files only to load configuration and
@@ -38,6 +40,8 @@ from mlwarden.core.findings import Finding, Severity
 from mlwarden.core.rules import CATALOGUE
 
 BASELINE_SCHEMA = "mlwarden-baseline/1"
+# The scanners of one ``mlwarden scan`` run, selectable with --only / --skip and the ``scanners`` key.
+SCANNERS: tuple[str, ...] = ("models", "deps", "code", "notebooks", "secrets")
 CONFIG_FILE = "mlwarden.toml"
 
 
@@ -68,6 +72,16 @@ class ConfigModel(BaseModel):
     baseline: str | None = None
     ignore: tuple[IgnoreEntry, ...] = ()
     severity: dict[str, Severity] = Field(default_factory=dict)
+    scanners: tuple[str, ...] = SCANNERS
+    advisory_max_age_days: int = Field(default=30, ge=1, le=3650)
+
+    @field_validator("scanners")
+    @classmethod
+    def _known_scanners(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if name not in SCANNERS:
+                raise ValueError(f"unknown scanner '{name}' (use {', '.join(SCANNERS)})")
+        return value
 
     @field_validator("fail_on", mode="before")
     @classmethod
@@ -242,6 +256,9 @@ def apply_policy(findings: Iterable[Finding], config: Config, baseline: frozense
     for finding in findings:
         if finding.rule_id in overrides:
             finding = finding.with_severity(overrides[finding.rule_id])
+        if finding.suppressed is not None:  # waived in the file itself (# mlwarden: ignore[...] reason)
+            suppressed.append(finding)
+            continue
         reason = next((f"ignored: {e.reason}" for e in config.model.ignore if e.matches(finding)), None)
         if reason is None and finding.fingerprint in baseline:
             reason = "in baseline"

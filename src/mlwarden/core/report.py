@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from mlwarden.core.findings import Finding, Severity
 
-JSON_SCHEMA_VERSION = "1.0"
+# 1.1: notebook/field locations, structured evidence objects, scanners and dependency_audit sections.
+JSON_SCHEMA_VERSION = "1.1"
 
 
 @dataclass(slots=True)
@@ -17,6 +19,8 @@ class ScanStats:
     bytes_seen: int = 0
     duration_s: float = 0.0
     formats: Counter[str] = field(default_factory=Counter)
+    # Text files per analysis that ran on them: code, config, notebook, secrets, deps.
+    text_files: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(slots=True)
@@ -31,6 +35,9 @@ class Report:
     suppressed: list[Finding] = field(default_factory=list)
     stats: ScanStats = field(default_factory=ScanStats)
     started_at: str = ""
+    scanners: list[str] = field(default_factory=list)
+    # Database used, dependencies audited, minimal upgrade set; None when the dependency scanner found nothing.
+    dependency_audit: dict[str, Any] | None = None
 
     def counts(self) -> dict[str, int]:
         counter = Counter(f.severity.value for f in self.findings)
@@ -50,5 +57,12 @@ class Report:
         return groups
 
     def sorted_findings(self) -> list[Finding]:
-        return sorted(self.findings, key=lambda f: (f.location.path, f.location.member or "",
-                                                     -f.severity.rank, f.location.offset or 0, f.rule_id))
+        return sorted(self.findings, key=finding_order)
+
+
+def finding_order(finding: Finding) -> tuple[str, str, int, int, int, int, str]:
+    """Report order: by file and part of it (member, notebook cell and output), worst first, then position."""
+    where = finding.location
+    return (where.path, where.member or "", -1 if where.cell is None else where.cell,
+            -1 if where.output is None else where.output, -finding.severity.rank,
+            (where.offset or 0) + (where.line or 0), finding.rule_id)

@@ -9,28 +9,24 @@ Artifacts").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import Any
 
 from mlwarden.core.errors import UsageError
 from mlwarden.core.findings import Finding, Location, Severity
+from mlwarden.core.rule import Rule
+from mlwarden.core.rules_code import CODE_RULES
+from mlwarden.core.rules_deps import DEPENDENCY_RULES
+from mlwarden.core.rules_secrets import SECRET_RULES
 
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    rule_id: str
-    title: str
-    severity: Severity
-    description: str
-    remediation: str
-    references: tuple[str, ...] = ()
-    area: str = "artifact"
+__all__ = ["CATALOGUE", "Rule", "all_rules", "get_rule", "make_finding"]
 
 
 _C, _H, _M, _L, _I = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
 _SUPPLY = ("OWASP-ML06", "ATLAS AML.T0010.003", "ATLAS AML.T0011.000")
 _DESER = ("CWE-502", *_SUPPLY)
 
-_RULES: tuple[Rule, ...] = (
+_ARTIFACT_RULES: tuple[Rule, ...] = (
     # --- scan engine and formats -------------------------------------------------------------------------
     Rule("MW-SCAN-001", "File could not be read", _H,
          "The file could not be opened or read, so nothing is known about what it would do when loaded.",
@@ -154,6 +150,9 @@ _RULES: tuple[Rule, ...] = (
          ("CWE-1336", "CVE-2024-34359", *_SUPPLY)),
 )
 
+# Supply-chain rules live in their own modules (one per area) so each area's table stays readable.
+_RULES: tuple[Rule, ...] = (*_ARTIFACT_RULES, *DEPENDENCY_RULES, *CODE_RULES, *SECRET_RULES)
+
 CATALOGUE: dict[str, Rule] = {rule.rule_id: rule for rule in _RULES}
 
 
@@ -176,6 +175,7 @@ def make_finding(
     evidence: str | None = None,
     severity: Severity | None = None,
     scanner: str = "",
+    data: Mapping[str, Any] | None = None,
 ) -> Finding:
     """Build a finding for a catalogue rule. A scanner may raise or lower the default severity for one case."""
     rule = CATALOGUE[rule_id]  # KeyError here is a programming error in a scanner, not user input
@@ -189,4 +189,5 @@ def make_finding(
         remediation=rule.remediation,
         references=rule.references,
         scanner=scanner,
+        data=data,
     )

@@ -254,6 +254,12 @@ def _location(finding: Finding) -> str:
         parts.append(f"member {_text(location.member, 1000)}")
     if location.cell is not None:
         parts.append(f"cell {location.cell}")
+    if location.output is not None:
+        parts.append(f"output {location.output}")
+    if location.field is not None:
+        parts.append(f"field {_text(location.field, 200)}")
+    if location.table_column is not None:
+        parts.append(f"column {_text(location.table_column, 200)}")
     if location.line is not None:
         parts.append(f"line {location.line}" + (f":{location.column}" if location.column is not None else ""))
     if location.offset is not None:

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from mlwarden.core.findings import Finding, Severity
-from mlwarden.core.report import JSON_SCHEMA_VERSION, Report
+from mlwarden.core.report import JSON_SCHEMA_VERSION, Report, finding_order
 
 TOOL_NAME = "mlwarden"
 
@@ -30,10 +30,9 @@ def dumps_json(document: Any) -> str:
     return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
 
 
-def sort_key(finding: Finding) -> tuple[str, str, int, int, str]:
+def sort_key(finding: Finding) -> tuple[str, str, int, int, int, int, str]:
     """The order of ``Report.sorted_findings``, for lists (suppressed findings) that the Report does not sort."""
-    location = finding.location
-    return (location.path, location.member or "", -finding.severity.rank, location.offset or 0, finding.rule_id)
+    return finding_order(finding)
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -54,7 +53,10 @@ def report_document(report: Report) -> dict[str, Any]:
             "duration_s": stats.duration_s,
             "counts": {severity.value: counts[severity.value] for severity in Severity},
             "formats": {name: stats.formats[name] for name in sorted(stats.formats)},
+            "text_files": {name: stats.text_files[name] for name in sorted(stats.text_files)},
         },
+        "scanners": list(report.scanners),
+        "dependency_audit": report.dependency_audit,
         "findings": [finding.to_dict() for finding in report.sorted_findings()],
         "suppressed": [{**finding.to_dict(), "reason": finding.suppressed or ""}
                        for finding in sorted(report.suppressed, key=sort_key)],

@@ -208,7 +208,8 @@ def _result(finding: Finding, rule_index: int, suppressed: bool) -> dict[str, An
     if base:
         artifact["uriBaseId"] = base
 
-    in_member = location.member is not None
+    # A line inside an archive member or a notebook cell is not a line of the file GitHub would show.
+    in_member = location.member is not None or location.cell is not None
     region: dict[str, Any] = {"startLine": 1}
     if not in_member and location.line is not None and location.line >= 1:
         region = {"startLine": location.line}
@@ -231,7 +232,8 @@ def _result(finding: Finding, rule_index: int, suppressed: bool) -> dict[str, An
             "message": {"text": f"byte offset {location.offset}"},
         }]
     if suppressed:
-        result["suppressions"] = [{"kind": "external", "justification": finding.suppressed or "suppressed"}]
+        kind = "inSource" if (finding.suppressed or "").startswith("inline:") else "external"
+        result["suppressions"] = [{"kind": kind, "justification": finding.suppressed or "suppressed"}]
     return result
 
 
@@ -247,7 +249,9 @@ def _message(finding: Finding) -> str:
         where.append(f"archive member '{shorten(location.member, 300)}'")
     if location.cell is not None:
         where.append(f"cell {location.cell}")
-    if location.line is not None and location.member:
+    if location.output is not None:
+        where.append(f"output {location.output}")
+    if location.line is not None and (location.member or location.cell is not None):
         where.append(f"line {location.line}")
     if location.offset is not None:
         where.append(f"byte offset {location.offset}")
@@ -264,10 +268,14 @@ def _properties(finding: Finding) -> dict[str, Any]:
     properties: dict[str, Any] = {"severity": finding.severity.value, "title": finding.title}
     if finding.evidence is not None:
         properties["evidence"] = shorten(finding.evidence, EVIDENCE_LIMIT)
-    for key in ("member", "offset", "line", "column", "cell", "start", "end"):
+    for key in ("member", "offset", "line", "column", "cell", "output", "field", "start", "end"):
         value = getattr(location, key)
         if value is not None:
             properties[key] = value
+    if location.table_column is not None:
+        properties["tableColumn"] = location.table_column
+    if finding.data is not None:
+        properties["data"] = dict(finding.data)
     if finding.scanner:
         properties["scanner"] = finding.scanner
     return properties

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from io import StringIO
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.markup import escape
@@ -72,6 +73,8 @@ def _hostile(text: str, limit: int = MESSAGE_LIMIT) -> str:
 
 def _blocks(report: Report) -> list[RenderableType]:
     blocks: list[RenderableType] = [_header(report), _summary(report)]
+    if report.dependency_audit is not None:
+        blocks.append(_dependency_summary(report.dependency_audit))
     groups = report.by_path()
     if not groups:
         blocks.append(Text("No findings.", style="bold green"))
@@ -116,6 +119,26 @@ def _summary(report: Report) -> Group:
     return Group(files, tally, verdict, Text(""))
 
 
+def _dependency_summary(audit: dict[str, Any]) -> Group:
+    lines: list[RenderableType] = []
+    database = audit.get("database")
+    if database is None:
+        lines.append(Text(f"Dependencies: {audit.get('dependencies', 0)} found, NOT audited: no advisory database "
+                          "(run 'mlwarden db update' or 'mlwarden db import PATH')", style="yellow"))
+    else:
+        source = _hostile(str(database.get("source") or "?"), 80)
+        snapshot = _hostile(str(database.get("snapshot_date") or "?"), 40)
+        lines.append(Text(f"Dependencies: {audit.get('audited', 0)} audited against {database.get('records', 0)} "
+                          f"advisories ({source}, newest {snapshot}); {audit.get('vulnerable', 0)} vulnerable"))
+    upgrades = audit.get("upgrades") or []
+    if upgrades:
+        lines.append(Text("Minimal upgrade set: ", style="bold").append(", ".join(
+            f"{_hostile(str(u['package']), 60)} {_hostile(str(u['current']), 30)} -> "
+            f"{_hostile(str(u['target'] or 'no fixed version'), 30)}" for u in upgrades), style=""))
+    lines.append(Text(""))
+    return Group(*lines)
+
+
 def _file_block(path: str, findings: list[Finding]) -> Group:
     title = Text.assemble((_hostile(path, 500), "bold underline"),
                           (f"  {len(findings)} finding{'s' if len(findings) != 1 else ''}", "dim"))
@@ -150,6 +173,12 @@ def _location_text(finding: Finding) -> str:
         parts.append(f"member {_hostile(location.member, 300)}")
     if location.cell is not None:
         parts.append(f"cell {location.cell}")
+    if location.output is not None:
+        parts.append(f"output {location.output}")
+    if location.field is not None:
+        parts.append(f"field {_hostile(location.field, 100)}")
+    if location.table_column is not None:
+        parts.append(f"column {_hostile(location.table_column, 100)}")
     if location.line is not None:
         parts.append(f"line {location.line}" + (f":{location.column}" if location.column is not None else ""))
     if location.offset is not None:

@@ -1,0 +1,1 @@
+"""Dependencies: where they are declared (``sources``), what they are (``model``) and the audit (``audit``)."""
