@@ -1,0 +1,1 @@
+"""Unsafe ML code: Python AST rules, YAML/JSON configuration rules, notebooks."""
