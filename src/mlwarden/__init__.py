@@ -27,14 +27,24 @@ def scan(
     config: Config | None = None,
     jobs: int | None = None,
     baseline: str | os.PathLike[str] | None = None,
+    scanners: Sequence[str] | None = None,
+    environment: bool = False,
+    python: str | os.PathLike[str] | None = None,
+    db: str | os.PathLike[str] | None = None,
 ) -> Report:
-    """Scan model artifacts (files or folders) without loading them and return a ``Report``.
+    """Scan a project (model artifacts without loading them, dependencies, code, notebooks, secrets) and
+    return a ``Report``.
 
     ``config`` defaults to built-in defaults (pass ``mlwarden.core.policy.load_config()`` to use the project's
-    configuration). Problems inside files are findings; a missing path raises ``mlwarden.core.errors.InputError``.
+    configuration). ``scanners`` picks from models, deps, code, notebooks, secrets (default: all).
+    ``environment=True`` / ``python=PATH`` add an installed environment to the dependency audit; ``db`` names the
+    advisory database (default: the cache folder, ``MLWARDEN_HOME``). Problems inside files are findings; a
+    missing path raises ``mlwarden.core.errors.InputError``.
     """
     from mlwarden.scanning.engine import scan_paths
 
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    return scan_paths(list(paths), config=config, jobs=jobs, baseline=Path(baseline) if baseline else None)
+    return scan_paths(list(paths), config=config, jobs=jobs, baseline=Path(baseline) if baseline else None,
+                      scanners=scanners, environment=environment, python=Path(python) if python else None,
+                      db_path=Path(db) if db else None)

@@ -192,6 +192,78 @@ class DemoModel:
 '''
 
 
+# --- the supply-chain half of the demo: a vulnerable requirement, unsafe code, a leaked (fake) token -------
+
+DEMO_REQUIREMENTS = """# Training stack of the demo project
+torch==1.12.0
+mlflow==2.2.0
+numpy==1.26.4
+transformers>=4.30
+"""
+
+TRAIN_SCRIPT = """\"\"\"Fine-tune the demo classifier.\"\"\"
+import torch
+from transformers import AutoModelForSequenceClassification
+
+checkpoint = torch.load("models/clean/resnet-tiny/pytorch_model.bin")
+model = AutoModelForSequenceClassification.from_pretrained("demo-org/sentiment", trust_remote_code=True)
+"""
+
+
+def fake_token(prefix: str, length: int, seed: str) -> str:
+    """A token-shaped string that is derived from ``seed``, so that the repository holds no token literal.
+    It belongs to no account: it is the demo's stand-in for a key someone pasted into a notebook."""
+    import hashlib
+
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    digest = hashlib.sha256(seed.encode()).digest() * 4
+    return prefix + "".join(alphabet[b % len(alphabet)] for b in digest[:length])
+
+
+def demo_notebook() -> bytes:
+    """A notebook whose stored output still shows the Hugging Face token its author printed."""
+    token = fake_token("hf_", 34, "mlwarden-demo-notebook")
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Explore the demo dataset\n"]},
+        {"cell_type": "code", "execution_count": 1, "metadata": {}, "source": ["!pip install datasets==2.14.0\n"],
+         "outputs": []},
+        {"cell_type": "code", "execution_count": 2, "metadata": {},
+         "source": ["import os\n", "print(os.environ)\n"],
+         "outputs": [{"output_type": "stream", "name": "stdout",
+                      "text": ["environ({'HOME': '/home/analyst',\n", f" 'HF_TOKEN': '{token}',\n",
+                               " 'LANG': 'C.UTF-8'})\n"]}]},
+    ]
+    notebook = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                            "language": "python"}},
+                "nbformat": 4, "nbformat_minor": 5}
+    return (json.dumps(notebook, indent=1) + "\n").encode()
+
+
+# A handful of real PyPA advisories (facts: ids, aliases, affected ranges; summaries are ours) so that the demo
+# shows the dependency audit without a network. Source: PyPA advisory database, CC-BY 4.0.
+DEMO_ADVISORIES: tuple[dict[str, object], ...] = (
+    {"id": "PYSEC-2022-43015", "aliases": ["CVE-2022-45907"], "modified": "2023-01-05T00:00:00Z",
+     "published": "2022-11-26T00:00:00Z",
+     "summary": "torch: torch.jit.annotations.parse_type_line evaluates type comments with eval (code injection)",
+     "affected": [{"package": {"name": "torch", "ecosystem": "PyPI", "purl": "pkg:pypi/torch"},
+                   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.13.1"}]}]}],
+     "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+     "references": [{"type": "ADVISORY", "url": "https://nvd.nist.gov/vuln/detail/CVE-2022-45907"}]},
+    {"id": "PYSEC-2023-29", "aliases": ["CVE-2023-1177"], "modified": "2023-03-30T00:00:00Z",
+     "published": "2023-03-24T00:00:00Z",
+     "summary": "mlflow: path traversal in the model registry lets a remote user read files on the server",
+     "affected": [{"package": {"name": "mlflow", "ecosystem": "PyPI", "purl": "pkg:pypi/mlflow"},
+                   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.2.1"}]}]}],
+     "references": [{"type": "ADVISORY", "url": "https://nvd.nist.gov/vuln/detail/CVE-2023-1177"}]},
+    {"id": "PYSEC-2023-28", "aliases": ["CVE-2023-1176"], "modified": "2023-03-30T00:00:00Z",
+     "published": "2023-03-24T00:00:00Z",
+     "summary": "mlflow: a remote user can learn whether arbitrary files exist on the tracking server",
+     "affected": [{"package": {"name": "mlflow", "ecosystem": "PyPI", "purl": "pkg:pypi/mlflow"},
+                   "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.2.2"}]}]}],
+     "references": [{"type": "ADVISORY", "url": "https://nvd.nist.gov/vuln/detail/CVE-2023-1176"}]},
+)
+
+
 def demo_files() -> dict[str, bytes]:
     """Relative path -> content of every file of the demo project."""
     classifier = {"classes": ["cat", "dog"], "weights": [[0.25, -0.5], [0.75, 0.125]],
@@ -220,6 +292,9 @@ def demo_files() -> dict[str, bytes]:
             {"architectures": ["DemoModel"], "model_type": "demo",
              "auto_map": {"AutoModel": "modeling_demo.DemoModel"}}).encode(),
         "models/poisoned/remote-code/modeling_demo.py": REMOTE_CODE.encode(),
+        "requirements.txt": DEMO_REQUIREMENTS.encode(),
+        "train.py": TRAIN_SCRIPT.encode(),
+        "notebooks/explore.ipynb": demo_notebook(),
     }
 
 

@@ -31,7 +31,7 @@ def scan_json(config: object, name: str = "config.json") -> list[Finding]:
 
 
 def scan_folder(root: Path) -> dict[str, list[Finding]]:
-    results = run_tasks(collect_files([root]), ScanOptions(), jobs=1)
+    results = run_tasks(collect_files([root]), ScanOptions(scanners=frozenset({"models"})), jobs=1)
     return {r.display.rsplit("/", 1)[-1]: list(r.findings) for r in results}
 
 

@@ -20,6 +20,11 @@ EXPECTED = {
     "models/poisoned/chat-model.gguf": "MW-GGUF-001",
     "models/poisoned/remote-code/config.json": "MW-HF-001",
     "models/poisoned/remote-code/modeling_demo.py": "MW-HF-002",
+    # The supply-chain half: a vulnerable requirement, an unsafe torch.load, trust_remote_code=True, and a
+    # (fake) token left in a notebook output.
+    "requirements.txt": "MW-DEP-001",
+    "train.py": "MW-CODE-001",
+    "notebooks/explore.ipynb": "MW-SECRET-002",
 }
 
 
@@ -30,14 +35,20 @@ def test_demo_writes_scans_and_reports(tmp_path, capsys):
     out, _ = capsys.readouterr()
     assert info.value.code == 0
     assert (target / "mlwarden-report.html").is_file()
-    assert "MW-PKL-001" in out
+    for rule in ("MW-PKL-001", "MW-DEP-001", "MW-CODE-001", "MW-CODE-007", "MW-SECRET-002"):
+        assert rule in out
+    assert "torch 1.12.0 -> 1.13.1" in out  # the minimal upgrade set
+    assert "MW-DEP-006" not in out  # the demo's sample database is old on purpose
 
 
 def test_demo_findings_are_exactly_the_poisoned_files(tmp_path):
-    from mlwarden.demo import write_demo_project
+    from mlwarden.demo import DEMO_ADVISORIES, write_demo_project
+    from mlwarden.supply.advisories.store import build_database
 
-    write_demo_project(tmp_path)
-    report = scan_paths([tmp_path], jobs=1)
+    write_demo_project(tmp_path / "p")
+    build_database(DEMO_ADVISORIES, tmp_path / "db.sqlite3", source="demo")
+    tmp_path = tmp_path / "p"
+    report = scan_paths([tmp_path], jobs=1, db_path=tmp_path.parent / "db.sqlite3")
     by_file: dict[str, set[str]] = {}
     for finding in report.findings:
         rel = finding.location.path.removeprefix(str(tmp_path).replace("\\", "/") + "/")

@@ -79,7 +79,7 @@ def test_every_demo_format_poisoned_is_caught_and_clean_is_quiet(tmp_path):
     for rel, data in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(data)
-    report = scan_paths([tmp_path], jobs=2)
+    report = scan_paths([tmp_path], jobs=2, scanners=["models"])
     flagged = {f.location.path.split("/models/", 1)[-1].split("/", 1)[0] for f in report.findings
                if f.severity.rank >= Severity.MEDIUM.rank}
     assert flagged == {"poisoned"}

@@ -14,17 +14,28 @@ def demo(
                                                     "temporary folder)."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Parallel workers."),
 ) -> int:
-    from mlwarden.core.policy import Config, write_atomic
-    from mlwarden.demo import write_demo_project
+    from mlwarden.core.policy import Config, ConfigModel, write_atomic
+    from mlwarden.demo import DEMO_ADVISORIES, write_demo_project
     from mlwarden.render import render
     from mlwarden.scanning.engine import scan_paths
+    from mlwarden.supply.advisories.store import build_database
 
     target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="mlwarden-demo-"))
     write_demo_project(target)
-    report = scan_paths([target], config=Config(), jobs=jobs)
+    # The demo brings its own few advisories, so it shows the dependency audit offline and leaves the user's
+    # database alone; it lives outside the project folder so the scan does not list it.
+    with tempfile.TemporaryDirectory(prefix="mlwarden-demo-db-") as db_folder:
+        db_path = Path(db_folder) / "advisories.sqlite3"
+        build_database(DEMO_ADVISORIES, db_path,
+                       source="mlwarden demo sample of the PyPA advisory database (CC-BY 4.0)")
+        # The sample's records are years old by design: no staleness warning for the demo's own database.
+        config = Config(ConfigModel(advisory_max_age_days=3650))
+        report = scan_paths([target], config=config, jobs=jobs, db_path=db_path)
     sys.stdout.write(render(report, "terminal", color=None))
     html_path = target / "mlwarden-report.html"
     write_atomic(html_path, render(report, "html", color=False))
     typer.echo(f"\nDemo project: {target}\nHTML report:  {html_path}\n"
+               f"The dependency audit used {len(DEMO_ADVISORIES)} sample advisories; for the full database run "
+               "'mlwarden db update' (online) or 'mlwarden db import PATH'.\n"
                f"In CI, 'mlwarden scan {target}' would exit 1 here: the poisoned models fail the gate.")
     return 0

@@ -11,8 +11,10 @@ import sys
 import typer
 
 from mlwarden import __version__
+from mlwarden.cli import db as db_cmd
 from mlwarden.cli import demo as demo_cmd
 from mlwarden.cli import rules as rules_cmd
+from mlwarden.cli import sbom as sbom_cmd
 from mlwarden.cli import scan as scan_cmd
 from mlwarden.core.errors import MlwardenError
 
@@ -42,8 +44,10 @@ def main(
 
 app.command("scan", help=scan_cmd.HELP)(scan_cmd.scan)
 app.command("rules", help="List the rule catalogue: ids, default severities, references.")(rules_cmd.rules)
+app.command("sbom", help=sbom_cmd.HELP)(sbom_cmd.sbom)
 app.command("demo", help="Write a small demo ML project with clean and poisoned models, scan it, and "
                          "write an HTML report next to it.")(demo_cmd.demo)
+app.add_typer(db_cmd.app, name="db")
 
 
 def _fail(message: str) -> None:
@@ -61,9 +65,8 @@ def run(argv: list[str] | None = None) -> None:
         _fail("aborted")
     except typer.TyperException as exc:  # typer's usage errors (bad flag, missing argument, bad value)
         ctx = getattr(exc, "ctx", None)
-        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
-            sys.stdout.write(ctx.get_help() + "\n")
-            sys.exit(0)
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.exit(0)  # Typer has already printed the help
         command = ctx.command_path if ctx is not None else "mlwarden"
         _fail(f"{exc.format_message()} (see '{command} --help')")
     except MlwardenError as exc:

@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from mlwarden.core.errors import InputError
 from mlwarden.core.findings import Finding, Location
@@ -22,7 +23,8 @@ from mlwarden.core.report import Report, ScanStats
 from mlwarden.core.rules import make_finding
 from mlwarden.scanning.context import ScanContext, ScanOptions
 from mlwarden.scanning.dispatch import scan_stream
-from mlwarden.scanning.identify import HF_CODE
+from mlwarden.scanning.identify import HF_CHAT_TEMPLATE, HF_CODE, HF_CONFIG, KERAS_CONFIG
+from mlwarden.supply.deps.model import Dependency
 
 # Version-control folders are never model artifacts and can be huge.
 SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
@@ -30,6 +32,8 @@ SKIPPED_DIRS = frozenset({".git", ".hg", ".svn"})
 _UNANALYSED = frozenset({"text", "json"})
 # Below this many files, process start-up costs more than it saves.
 _PARALLEL_MIN_FILES = 8
+# Formats whose content is text that the code, configuration, notebook, secret and dependency scanners read.
+_TEXTUAL = frozenset({None, "text", "json", HF_CODE, HF_CONFIG, HF_CHAT_TEMPLATE, KERAS_CONFIG})
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,7 @@ class FileTask:
     display: str  # as reported: the path as found under the scanned path, POSIX separators
     size: int
     model_folder: bool  # folder holds a config.json: its .py files are remote code for trust_remote_code
+    root: str = ""  # the scanned folder this file was found under: includes (-r base.txt) may not leave it
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,8 @@ class FileResult:
     size: int
     format: str | None
     findings: tuple[Finding, ...]
+    kinds: frozenset[str] = frozenset()  # text analyses that ran: code, config, notebook, secrets, deps
+    dependencies: tuple[Dependency, ...] = ()
 
 
 def _display(root_given: str, rel: str) -> str:
@@ -63,7 +70,7 @@ def collect_files(paths: Sequence[str | os.PathLike[str]], skip: Sequence[str] =
         if os.path.isfile(root):
             folder = os.path.dirname(os.path.abspath(root))
             tasks.append(FileTask(root, _display(root, ""), os.path.getsize(root),
-                                  os.path.isfile(os.path.join(folder, "config.json"))))
+                                  os.path.isfile(os.path.join(folder, "config.json")), folder))
             continue
         if not os.path.isdir(root):
             raise InputError(f"path '{root}' is not a regular file or folder; give a file or folder to scan")
@@ -85,7 +92,7 @@ def collect_files(paths: Sequence[str | os.PathLike[str]], skip: Sequence[str] =
                 # Links are not followed; FIFOs, sockets and devices are skipped (opening a FIFO would hang).
                 if info is not None and not stat.S_ISREG(info.st_mode):
                     continue
-                tasks.append(FileTask(full, _display(root, rel), info.st_size if info else 0, model_folder))
+                tasks.append(FileTask(full, _display(root, rel), info.st_size if info else 0, model_folder, root))
     return tasks
 
 
@@ -93,23 +100,77 @@ def scan_file(task: FileTask, options: ScanOptions) -> FileResult:
     """Scan one file on disk. Never raises for problems with the file: they become findings."""
     ctx = ScanContext(path=task.display, size=task.size, options=options, name=os.path.basename(task.path))
     fmt: str | None = None
+    kinds: frozenset[str] = frozenset()
+    dependencies: tuple[Dependency, ...] = ()
+    scanners = options.scanners
     try:
         with open(task.path, "rb") as stream:
             ctx.size = os.fstat(stream.fileno()).st_size
             from mlwarden.scanning.dispatch import detect_format
 
             fmt = detect_format(stream, ctx)
-            if fmt == HF_CODE and not task.model_folder:
+            source_code = fmt == HF_CODE and not task.model_folder
+            if source_code:
                 fmt = None  # ordinary source code: the code scanners handle it, not the model scanner
-            elif fmt is None:
-                fmt = scan_stream(stream, ctx)  # may still find a zip behind unknown leading bytes
-            else:
-                scan_stream(stream, ctx, format_hint=fmt)
+            if "models" in scanners and not source_code:
+                if fmt is None:
+                    fmt = scan_stream(stream, ctx)  # may still find a zip behind unknown leading bytes
+                else:
+                    scan_stream(stream, ctx, format_hint=fmt)
+            if fmt in _TEXTUAL and len(scanners) > ("models" in scanners):
+                kinds, dependencies = _scan_text(stream, task, ctx, options)
     except OSError as exc:
         ctx.findings.append(make_finding(
             "MW-SCAN-001", Location(task.display), f"cannot read file: {exc.strerror or exc}",
             evidence=type(exc).__name__, scanner="engine"))
-    return FileResult(task.display, ctx.size, fmt, tuple(ctx.findings))
+    return FileResult(task.display, ctx.size, fmt, tuple(ctx.findings), kinds, dependencies)
+
+
+def _scan_text(stream: BinaryIO, task: FileTask, ctx: ScanContext, options: ScanOptions
+               ) -> tuple[frozenset[str], tuple[Dependency, ...]]:
+    from mlwarden.supply.filescan import max_bytes_for, scan_text_file, text_kinds
+
+    kinds = text_kinds(task.path, options.scanners)
+    if not kinds:
+        return kinds, ()
+    limit = max_bytes_for(kinds, options.limits)
+    stream.seek(0)
+    data = stream.read(limit + 1)
+    try:
+        outcome = scan_text_file(data[:limit], display=task.display, name=task.path, kinds=kinds,
+                                 truncated=len(data) > limit, limits=options.limits,
+                                 read_include=_include_reader(task, options))
+    except RecursionError:
+        ctx.findings.append(make_finding("MW-FMT-001", Location(task.display), "text is nested too deeply to "
+                                         "analyse", scanner="code"))
+        return kinds, ()
+    except Exception as exc:  # noqa: BLE001 - fail closed: an analyzer bug must never pass a file silently
+        ctx.findings.append(make_finding(
+            "MW-SCAN-002", Location(task.display), f"text analysis failed: {type(exc).__name__}: {exc}",
+            evidence=type(exc).__name__, scanner="code"))
+        return kinds, ()
+    ctx.findings.extend(outcome.findings)
+    return kinds, tuple(outcome.dependencies)
+
+
+def _include_reader(task: FileTask, options: ScanOptions) -> Callable[[str], str | None]:
+    """Read files a requirements file includes (``-r base.txt``), relative to it and inside the scanned root."""
+    root = os.path.realpath(task.root or os.path.dirname(task.path))
+    here = os.path.dirname(os.path.realpath(task.path))
+    limit = options.limits.max_dependency_file_bytes
+
+    def read_include(relative: str) -> str | None:
+        target = os.path.realpath(os.path.join(here, relative))
+        if os.path.commonpath([root, target]) != root or not os.path.isfile(target):
+            return None
+        try:
+            with open(target, "rb") as handle:
+                data = handle.read(limit + 1)
+        except OSError:
+            return None
+        return None if len(data) > limit else data.decode("utf-8", errors="replace")
+
+    return read_include
 
 
 def _scan_chunk(tasks: list[FileTask], options: ScanOptions) -> list[FileResult]:
@@ -161,35 +222,58 @@ def scan_paths(
     jobs: int | None = None,
     baseline: Path | None = None,
     use_baseline: bool = True,
+    scanners: Sequence[str] | None = None,
+    environment: bool = False,
+    python: Path | None = None,
+    db_path: Path | None = None,
     on_start: Callable[[int], None] | None = None,
     on_result: Callable[[FileResult], None] | None = None,
 ) -> Report:
-    """Scan files and folders and return the Report (policy applied). The engine behind ``mlwarden.scan``."""
-    from mlwarden import __version__
+    """Scan files and folders and return the Report (policy applied). The engine behind ``mlwarden.scan``.
 
-    if not paths:
+    ``scanners`` selects models, deps, code, notebooks and secrets (default: the configuration's, else all).
+    ``environment`` / ``python`` add an installed environment to the dependency audit (never implicit).
+    """
+    from mlwarden import __version__
+    from mlwarden.supply.deps.pipeline import collect_environment, run_dependency_audit
+
+    if not paths and not environment and python is None:
         raise InputError("no path given; name at least one file or folder to scan")
     config = config or Config()
+    selected = frozenset(scanners if scanners is not None else config.model.scanners)
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     clock = time.perf_counter()
     tasks = collect_files(paths, config.model.skip)
-    options = ScanOptions(trusted_callables=frozenset(config.model.trusted_callables))
+    options = ScanOptions(trusted_callables=frozenset(config.model.trusted_callables), scanners=selected)
     if on_start:
         on_start(len(tasks))
     results = run_tasks(tasks, options, jobs=jobs or os.cpu_count() or 1, on_result=on_result)
 
     stats = ScanStats(files_seen=len(tasks))
     findings: list[Finding] = []
-    for result in results:
+    declared: list[Dependency] = []
+    for result in sorted(results, key=lambda r: r.display):
         stats.bytes_seen += result.size
-        if result.format is not None:
+        if result.format is not None and "models" in selected:
             stats.formats[result.format] += 1
             if result.format not in _UNANALYSED:
                 stats.files_scanned += 1
+        for kind in result.kinds:
+            stats.text_files[kind] += 1
         findings.extend(result.findings)
+        declared.extend(result.dependencies)
+    audit_summary = None
+    if "deps" in selected:
+        installed, problems = collect_environment(environment=environment, python=python)
+        findings.extend(problems)
+        outcome = run_dependency_audit([*declared, *installed], db_path=db_path,
+                                       max_age_days=config.model.advisory_max_age_days)
+        findings.extend(outcome.findings)
+        audit_summary = outcome.summary
     baseline_path = baseline or (config.baseline_path() if use_baseline else None)
     known = load_baseline(baseline_path) if baseline_path else frozenset()
-    outcome = apply_policy(findings, config, known)
+    outcome_policy = apply_policy(findings, config, known)
     stats.duration_s = round(time.perf_counter() - clock, 3)
-    return Report(findings=outcome.active, suppressed=outcome.suppressed, roots=[os.fspath(p) for p in paths],
-                  tool_version=__version__, fail_on=config.fail_on, stats=stats, started_at=started)
+    return Report(findings=outcome_policy.active, suppressed=outcome_policy.suppressed,
+                  roots=[os.fspath(p) for p in paths], tool_version=__version__, fail_on=config.fail_on,
+                  stats=stats, started_at=started, scanners=sorted(selected), dependency_audit=audit_summary)
