@@ -247,3 +247,27 @@ def test_no_paths_and_no_environment_is_a_usage_error(capsys):
         run(["scan"])
     assert info.value.code == 2
     assert "missing paths" in capsys.readouterr().err
+
+
+def test_project_report_validates_against_the_documented_schema(project: Path, db: Path, capsys):
+    import jsonschema
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text())
+    (project / "requirements.txt").write_text("demo-pkg==1.0\ntorch==2.0.0\ntransformers\n")
+    with pytest.raises(SystemExit):
+        run(["scan", str(project), "--db", str(db), "--format", "json", "--no-progress"])
+    document = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator(schema).validate(document)
+    stack = document["dependency_audit"]["ml_packages"]
+    assert stack[0] == {"package": "torch", "version": "2.0.0", "vulnerabilities": 1}  # TEST-0008
+    assert {"package": "transformers", "version": "unpinned", "vulnerabilities": 0} in stack
+    assert all(entry["package"] != "demo-pkg" for entry in stack)
+
+
+def test_terminal_report_shows_the_ml_stack_and_the_upgrade_set(project: Path, db: Path, capsys):
+    (project / "requirements.txt").write_text("demo-pkg==1.0\ntorch==2.0.0\n")
+    with pytest.raises(SystemExit):
+        run(["scan", str(project), "--db", str(db), "--no-progress"])
+    out = " ".join(capsys.readouterr().out.split())  # undo the terminal's line wrapping
+    assert "Minimal upgrade set: demo-pkg 1.0 -> 1.2.0, torch 2.0.0 -> 2.6.0" in out
+    assert "ML stack: torch 2.0.0 (1 known vulnerability)" in out

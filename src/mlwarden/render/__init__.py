@@ -12,11 +12,13 @@ adds the escaping its own medium needs (Rich markup, HTML, JSON).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from mlwarden.core.errors import UsageError
 
 if TYPE_CHECKING:
+    from mlwarden.core.findings import Location
     from mlwarden.core.report import Report
 
 
@@ -107,3 +109,25 @@ def human_size(count: int) -> str:
             return f"{value:.1f} {unit}"
         value /= 1000
     return f"{value:.1f} TB"
+
+
+def location_parts(location: Location, clean: Callable[[str, int], str], *, offset_word: str = "offset"
+                   ) -> list[str]:
+    """Where inside the file a finding is, as short phrases ("member x", "cell 2", "line 4:9"), for people.
+    ``clean(text, limit)`` makes file-derived text safe for the output format (escaping, shortening)."""
+    parts: list[str] = []
+    if location.member:
+        parts.append(f"member {clean(location.member, 300)}")
+    if location.cell is not None:
+        parts.append(f"cell {location.cell}")
+    if location.output is not None:
+        parts.append(f"output {location.output}")
+    if location.field is not None:
+        parts.append(f"field {clean(location.field, 100)}")
+    if location.table_column is not None:
+        parts.append(f"column {clean(location.table_column, 100)}")
+    if location.line is not None:
+        parts.append(f"line {location.line}" + (f":{location.column}" if location.column is not None else ""))
+    if location.offset is not None:
+        parts.append(f"{offset_word} {location.offset}")
+    return parts

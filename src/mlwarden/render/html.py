@@ -24,7 +24,7 @@ from html import escape
 
 from mlwarden.core.findings import Finding, Severity
 from mlwarden.core.report import Report
-from mlwarden.render import human_size, printable, shorten
+from mlwarden.render import human_size, location_parts, printable, shorten
 from mlwarden.render.json_report import sort_key
 
 # A page must stay openable: the JSON report keeps full evidence.
@@ -248,23 +248,7 @@ def _finding_card(finding: Finding, *, reason: str | None = None) -> str:
 
 
 def _location(finding: Finding) -> str:
-    location = finding.location
-    parts: list[str] = []
-    if location.member:
-        parts.append(f"member {_text(location.member, 1000)}")
-    if location.cell is not None:
-        parts.append(f"cell {location.cell}")
-    if location.output is not None:
-        parts.append(f"output {location.output}")
-    if location.field is not None:
-        parts.append(f"field {_text(location.field, 200)}")
-    if location.table_column is not None:
-        parts.append(f"column {_text(location.table_column, 200)}")
-    if location.line is not None:
-        parts.append(f"line {location.line}" + (f":{location.column}" if location.column is not None else ""))
-    if location.offset is not None:
-        parts.append(f"byte offset {location.offset}")
-    return " · ".join(parts)
+    return " · ".join(location_parts(finding.location, _text, offset_word="byte offset"))
 
 
 def _reference(reference: str) -> str:

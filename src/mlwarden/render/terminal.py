@@ -20,7 +20,7 @@ from rich.text import Text
 
 from mlwarden.core.findings import Finding, Severity
 from mlwarden.core.report import Report
-from mlwarden.render import human_size, printable, shorten
+from mlwarden.render import human_size, location_parts, printable, shorten
 
 # Colours by severity, worst first; the same scale as the HTML report.
 SEVERITY_STYLES: dict[Severity, str] = {
@@ -130,6 +130,12 @@ def _dependency_summary(audit: dict[str, Any]) -> Group:
         snapshot = _hostile(str(database.get("snapshot_date") or "?"), 40)
         lines.append(Text(f"Dependencies: {audit.get('audited', 0)} audited against {database.get('records', 0)} "
                           f"advisories ({source}, newest {snapshot}); {audit.get('vulnerable', 0)} vulnerable"))
+    stack = audit.get("ml_packages") or []
+    if stack:
+        lines.append(Text("ML stack: ", style="bold").append(", ".join(
+            f"{_hostile(str(e['package']), 60)} {_hostile(str(e['version']), 30)}"
+            + (f" ({e['vulnerabilities']} known vulnerabilit{'y' if e['vulnerabilities'] == 1 else 'ies'})"
+               if e["vulnerabilities"] else "") for e in stack), style=""))
     upgrades = audit.get("upgrades") or []
     if upgrades:
         lines.append(Text("Minimal upgrade set: ", style="bold").append(", ".join(
@@ -167,23 +173,7 @@ def _finding_text(finding: Finding) -> Text:
 
 
 def _location_text(finding: Finding) -> str:
-    location = finding.location
-    parts: list[str] = []
-    if location.member:
-        parts.append(f"member {_hostile(location.member, 300)}")
-    if location.cell is not None:
-        parts.append(f"cell {location.cell}")
-    if location.output is not None:
-        parts.append(f"output {location.output}")
-    if location.field is not None:
-        parts.append(f"field {_hostile(location.field, 100)}")
-    if location.table_column is not None:
-        parts.append(f"column {_hostile(location.table_column, 100)}")
-    if location.line is not None:
-        parts.append(f"line {location.line}" + (f":{location.column}" if location.column is not None else ""))
-    if location.offset is not None:
-        parts.append(f"offset {location.offset}")
-    return ", ".join(parts)
+    return ", ".join(location_parts(finding.location, _hostile, offset_word="offset"))
 
 
 def _suppressed_line(suppressed: list[Finding]) -> Text:

@@ -76,5 +76,28 @@ def run_dependency_audit(declared: Iterable[Dependency], *, db_path: Path | None
         "vulnerable": result.vulnerable,
         "upgrades": [{"package": u.name, "current": u.current, "target": u.target, "fixes": list(u.fixes),
                       "unfixed": list(u.unfixed)} for u in result.upgrades],
+        "ml_packages": ml_stack(deps, result.findings),
     }
     return outcome
+
+
+def ml_stack(deps: Iterable[Dependency], findings: Iterable[Finding]) -> list[dict[str, Any]]:
+    """The ML frameworks and tools among the dependencies, with their known vulnerabilities: the report shows
+    them as a group, because they are where model-loading remote-code-execution advisories live."""
+    from mlwarden.supply.deps.audit import is_ml_package
+
+    vulnerable: dict[tuple[str, str], set[str]] = {}
+    for finding in findings:
+        data = finding.data or {}
+        if finding.rule_id == "MW-DEP-001" and data.get("package"):
+            vulnerable.setdefault((str(data["package"]), str(data.get("version"))), set()).add(str(data.get("id")))
+    stack: dict[tuple[str, str], dict[str, Any]] = {}
+    for dep in deps:
+        if not is_ml_package(dep.normalized):
+            continue
+        version = dep.version or dep.specifier or "unpinned"
+        entry = stack.setdefault((dep.normalized, version), {"package": dep.normalized, "version": version,
+                                                             "vulnerabilities": 0})
+        entry["vulnerabilities"] = max(entry["vulnerabilities"], len(
+            vulnerable.get((dep.normalized, version), vulnerable.get((dep.name, version), set()))))
+    return sorted(stack.values(), key=lambda e: (-e["vulnerabilities"], e["package"], e["version"]))
