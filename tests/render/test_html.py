@@ -275,3 +275,17 @@ def test_no_text_can_break_the_page(path, member, message, evidence, reference, 
     assert page.scripts == [SCRIPT] and page.styles == [STYLE]
     assert len(re.findall(r"<script", html, re.IGNORECASE)) == 1
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]", html)
+
+
+def test_dependency_audit_section_shows_the_upgrade_set_escaped():
+    from mlwarden.core.report import Report
+
+    report = Report(findings=[], roots=["p"], tool_version="0.1.0", dependency_audit={
+        "database": {"path": None, "source": "<script>alert(1)</script>", "snapshot_date": "2024", "records": 3},
+        "dependencies": 2, "audited": 2, "vulnerable": 1,
+        "upgrades": [{"package": "torch", "current": "1.12.0", "target": "1.13.1", "fixes": ["PYSEC-2022-43015"],
+                      "unfixed": []}],
+        "ml_packages": [{"package": "torch", "version": "1.12.0", "vulnerabilities": 1}]})
+    page = render_html(report)
+    assert "Minimal upgrade set" in page and "1.13.1" in page and "ML stack" in page
+    assert "<script>alert(1)</script>" not in page

@@ -84,7 +84,7 @@ def test_vulnerability_evidence_in_json_names_package_version_and_every_id(proje
 
 
 def test_notebook_finding_locates_cell_output_and_line(project: Path, db: Path):
-    report = scan_paths([project], db_path=db, jobs=1, scanners=["notebooks"])
+    report = scan_paths([project], db_path=db, jobs=1, scanners=["notebooks", "secrets"])
     (secret,) = [f for f in report.findings if f.rule_id == "MW-SECRET-002"]
     assert (secret.location.cell, secret.location.output, secret.location.line) == (0, 0, 1)
 
@@ -271,3 +271,38 @@ def test_terminal_report_shows_the_ml_stack_and_the_upgrade_set(project: Path, d
     out = " ".join(capsys.readouterr().out.split())  # undo the terminal's line wrapping
     assert "Minimal upgrade set: demo-pkg 1.0 -> 1.2.0, torch 2.0.0 -> 2.6.0" in out
     assert "ML stack: torch 2.0.0 (1 known vulnerability)" in out
+
+
+def test_problems_of_an_included_file_found_twice_are_reported_once(tmp_path: Path, db: Path):
+    (tmp_path / "requirements.txt").write_text("-r requirements-base.txt\n")
+    (tmp_path / "requirements-base.txt").write_text("demo-pkg @ https://example.org/demo-pkg-1.0.tar.gz\n")
+    report = scan_paths([tmp_path], db_path=db, jobs=1, scanners=["deps"])
+    assert [f.rule_id for f in report.findings].count("MW-DEP-007") == 1
+
+
+def test_environment_without_the_deps_scanner_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as info:
+        run(["scan", "--environment", "--only", "code"])
+    assert info.value.code == 2
+    assert "deps" in capsys.readouterr().err
+
+
+def test_missing_database_fails_the_default_gate(project: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("MLWARDEN_HOME", str(tmp_path / "empty-home"))
+    report = scan_paths([project], jobs=1, scanners=["deps"])
+    assert not report.passed  # deny by default: an unaudited dependency set must not pass silently
+
+
+def test_installed_environments_inside_the_project_are_not_its_code(tmp_path: Path, db: Path):
+    venv = tmp_path / ".venv"
+    site = venv / "lib" / "python3.11" / "site-packages" / "somelib"
+    site.mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (site / "loader.py").write_text("import torch\nm = torch.load('x')\n")
+    (site / "evil.pkl").write_bytes(protocol0_payload("true"))
+    (tmp_path / "app.py").write_text("import torch\nm = torch.load('x')\n")
+    report = scan_paths([tmp_path], db_path=db, jobs=1)
+    where = {(f.rule_id, f.location.path.rsplit("/", 1)[-1]) for f in report.findings}
+    assert ("MW-CODE-001", "app.py") in where
+    assert ("MW-CODE-001", "loader.py") not in where
+    assert ("MW-PKL-001", "evil.pkl") in where  # a model hidden in an environment is still caught

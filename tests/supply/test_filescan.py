@@ -12,7 +12,7 @@ ALL = frozenset(SCANNERS)
 
 def test_text_kinds_by_name():
     assert text_kinds("src/train.py", ALL) == {"code", "secrets"}
-    assert text_kinds("nb/a.ipynb", ALL) == {"notebook", "secrets"}
+    assert text_kinds("nb/a.ipynb", ALL) == {"notebook"}
     assert text_kinds("conf/serve.yaml", ALL) == {"config", "secrets"}
     assert text_kinds("requirements.txt", ALL) == {"deps", "secrets"}
     assert text_kinds("requirements/base.txt", ALL) == {"deps", "secrets"}
@@ -20,7 +20,8 @@ def test_text_kinds_by_name():
     assert text_kinds(".env", ALL) == {"secrets"}
     assert text_kinds("weights.bin", ALL) == frozenset()
     assert text_kinds("src/train.py", frozenset({"models"})) == frozenset()
-    assert text_kinds("a.ipynb", frozenset({"secrets"})) == {"secrets"}
+    assert text_kinds("a.ipynb", frozenset({"secrets"})) == {"notebook"}
+    assert text_kinds("a.ipynb", frozenset({"models"})) == frozenset()
 
 
 def test_notebooks_get_their_own_larger_bound():
@@ -54,3 +55,31 @@ def test_truncated_dependency_file_is_reported_not_half_parsed():
                             kinds=frozenset({"deps"}), truncated=True, limits=DEFAULT_LIMITS)
     assert result.dependencies == []
     assert {f.rule_id for f in result.findings} == {"MW-FMT-003", "MW-DEP-004"}
+
+
+def test_notebook_checks_follow_the_scanner_selection():
+    from tests.samples.notebooks import make_notebook, stream
+
+    token = fake_hf_token(5)
+    data = make_notebook([{"code": "import torch\n!pip install torch==1.0\nm = torch.load('x')",
+                           "outputs": [stream(f"{token}\n")]}])
+
+    def rules(selection: set[str]) -> set[str]:
+        result = scan_text_file(data, display="n.ipynb", name="n.ipynb", kinds=frozenset({"notebook"}),
+                                truncated=False, limits=DEFAULT_LIMITS, scanners=frozenset(selection))
+        return {f.rule_id for f in result.findings} | ({"deps"} if result.dependencies else set())
+
+    assert {"MW-CODE-001", "MW-SECRET-002", "deps"} <= rules({"notebooks", "code", "secrets", "deps"})
+    assert rules({"secrets"}) == {"MW-SECRET-002"}
+    assert rules({"code"}) == {"MW-CODE-001"}
+    assert rules({"deps"}) == {"deps"}
+
+
+def test_inline_marker_is_found_on_the_line_python_numbers():
+    # A form feed and a lone carriage return: Python ends a line at \r but not at \f.
+    source = "import torch\x0c\nx = 1\ry = torch.load('m')  # mlwarden: ignore[MW-CODE-001] signed checkpoints\n"
+    result = scan_text_file(source.encode(), display="a.py", name="a.py", kinds=frozenset({"code"}),
+                            truncated=False, limits=DEFAULT_LIMITS)
+    (finding,) = [f for f in result.findings if f.rule_id == "MW-CODE-001"]
+    assert finding.location.line == 3
+    assert finding.suppressed == "inline: signed checkpoints"

@@ -130,6 +130,12 @@ class Finding:
     def with_severity(self, severity: Severity) -> Finding:
         return replace(self, severity=severity)
 
+    def _evidence_document(self) -> str | dict[str, Any] | None:
+        """Evidence for the JSON report: the text, or with structured data an object holding both."""
+        if self.data is None:
+            return self.evidence
+        return {"text": self.evidence, **self.data}
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "rule_id": self.rule_id,
@@ -137,7 +143,7 @@ class Finding:
             "title": self.title,
             "message": self.message,
             "location": self.location.to_dict(),
-            "evidence": dict(self.data) if self.data is not None else self.evidence,
+            "evidence": self._evidence_document(),
             "remediation": self.remediation,
             "references": list(self.references),
             "scanner": self.scanner,

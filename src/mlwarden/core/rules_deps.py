@@ -31,8 +31,10 @@ DEPENDENCY_RULES: tuple[Rule, ...] = (
          "A line or entry of a requirements or lock file was malformed or uses a form mlwarden cannot resolve "
          "(a URL, a local path, an include outside the project), so that dependency was not audited.",
          "Fix the entry or audit the resolved lock file instead.", ("CWE-1357",), "dependency"),
-    Rule("MW-DEP-005", "Dependencies were not audited: no advisory database", Severity.MEDIUM,
-         "Dependencies were found but there is no local advisory database to check them against.",
+    Rule("MW-DEP-005", "Dependencies were not audited: no advisory database", Severity.HIGH,
+         "Dependencies were found but there is no local advisory database to check them against. High by "
+         "default: a gate that passes without auditing gives false assurance (deny by default); lower it in "
+         "[severity] or run with --skip deps if dependencies are audited elsewhere.",
          "Run 'mlwarden db update' (online) or 'mlwarden db import PATH' with an OSV export, then scan again.",
          ("CWE-1395",), "dependency"),
     Rule("MW-DEP-006", "Advisory database is out of date", Severity.LOW,

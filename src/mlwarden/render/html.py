@@ -35,6 +35,9 @@ _CWE = re.compile(r"CWE-(\d+)")
 _CVE = re.compile(r"CVE-\d{4}-\d+")
 
 STYLE = """
+.dependencies table { border-collapse: collapse; margin: .5em 0 1em; }
+.dependencies caption { text-align: left; font-weight: 600; }
+.dependencies th, .dependencies td { border: 1px solid var(--line); padding: .2em .6em; text-align: left; }
 :root { color-scheme: light dark; --bg: #fff; --fg: #1f2328; --muted: #656d76; --line: #d0d7de;
   --card: #f6f8fa; --critical: #a40e26; --high: #d1242f; --medium: #9a6700; --low: #0969da; --info: #6e7781;
   --pass: #1a7f37; --fail: #cf222e; }
@@ -145,6 +148,7 @@ def render_html(report: Report, **_options: object) -> str:
         "<body>",
         _header(report),
         _cards(report),
+        _dependency_audit(report),
         _filters(report),
         _findings(report),
         _suppressed(report),
@@ -196,6 +200,34 @@ def _cards(report: Report) -> str:
             f'<div class="card"><span class="n">{len(report.suppressed)}</span>suppressed</div>'
             "</section>"
             + (f'<p class="meta">Formats: {formats}</p>' if formats else ""))
+
+
+def _dependency_audit(report: Report) -> str:
+    audit = report.dependency_audit
+    if audit is None:
+        return ""
+    database = audit.get("database")
+    if database is None:
+        head = (f"<p><strong>Dependencies:</strong> {int(audit.get('dependencies', 0))} found, <strong>not "
+                "audited</strong>: no advisory database (run <code>mlwarden db update</code> or <code>mlwarden db "
+                "import PATH</code>).</p>")
+    else:
+        head = (f"<p><strong>Dependencies:</strong> {int(audit.get('audited', 0))} audited against "
+                f"{int(database.get('records', 0))} advisories ({_text(str(database.get('source') or '?'), 200)}, "
+                f"newest {_text(str(database.get('snapshot_date') or '?'), 40)}); "
+                f"{int(audit.get('vulnerable', 0))} vulnerable.</p>")
+    rows = "".join(
+        f"<tr><td><code>{_text(str(u['package']), 100)}</code></td><td>{_text(str(u['current']), 40)}</td>"
+        f"<td>{_text(str(u['target'] or 'no fixed version'), 40)}</td>"
+        f"<td>{_text(', '.join(u.get('fixes') or []), 400)}</td></tr>" for u in audit.get("upgrades") or [])
+    table = ('<table><caption>Minimal upgrade set</caption><thead><tr><th>package</th><th>current</th>'
+             f"<th>upgrade to</th><th>fixes</th></tr></thead><tbody>{rows}</tbody></table>") if rows else ""
+    stack = ", ".join(
+        f"<code>{_text(str(e['package']), 100)}</code> {_text(str(e['version']), 40)}"
+        + (f" ({int(e['vulnerabilities'])} known)" if e["vulnerabilities"] else "")
+        for e in audit.get("ml_packages") or [])
+    ml = f'<p class="meta">ML stack: {stack}</p>' if stack else ""
+    return f'<section class="dependencies" aria-label="Dependency audit">{head}{ml}{table}</section>'
 
 
 def _filters(report: Report) -> str:

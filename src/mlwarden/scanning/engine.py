@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from mlwarden.core.errors import InputError
+from mlwarden.core.errors import InputError, UsageError
 from mlwarden.core.findings import Finding, Location
 from mlwarden.core.policy import Config, apply_policy, is_skipped, load_baseline
 from mlwarden.core.report import Report, ScanStats
@@ -43,6 +43,9 @@ class FileTask:
     size: int
     model_folder: bool  # folder holds a config.json: its .py files are remote code for trust_remote_code
     root: str = ""  # the scanned folder this file was found under: includes (-r base.txt) may not leave it
+    # Inside an installed environment (a virtualenv, conda env, site-packages, node_modules): its models are
+    # still scanned, but third-party sources there are not the project's code (audit them with --python).
+    in_environment: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,11 @@ def collect_files(paths: Sequence[str | os.PathLike[str]], skip: Sequence[str] =
             continue
         if not os.path.isdir(root):
             raise InputError(f"path '{root}' is not a regular file or folder; give a file or folder to scan")
+        environments: list[str] = []
         for dirpath, dirnames, filenames in os.walk(root, onerror=None, followlinks=False):
+            if _is_environment(dirpath, dirnames, filenames):
+                environments.append(dirpath)
+            in_environment = any(dirpath == e or dirpath.startswith(e + os.sep) for e in environments)
             rel_dir = os.path.relpath(dirpath, root)
             rel_dir = "" if rel_dir == "." else rel_dir.replace(os.sep, "/")
             dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS
@@ -92,8 +99,18 @@ def collect_files(paths: Sequence[str | os.PathLike[str]], skip: Sequence[str] =
                 # Links are not followed; FIFOs, sockets and devices are skipped (opening a FIFO would hang).
                 if info is not None and not stat.S_ISREG(info.st_mode):
                     continue
-                tasks.append(FileTask(full, _display(root, rel), info.st_size if info else 0, model_folder, root))
+                tasks.append(FileTask(full, _display(root, rel), info.st_size if info else 0, model_folder, root,
+                                      in_environment))
     return tasks
+
+
+# Folders that hold installed packages rather than the project's own files.
+_ENVIRONMENT_DIRS = frozenset({"site-packages", "dist-packages", "node_modules"})
+
+
+def _is_environment(dirpath: str, dirnames: list[str], filenames: list[str]) -> bool:
+    return ("pyvenv.cfg" in filenames or "conda-meta" in dirnames
+            or os.path.basename(dirpath) in _ENVIRONMENT_DIRS)
 
 
 def scan_file(task: FileTask, options: ScanOptions) -> FileResult:
@@ -117,7 +134,7 @@ def scan_file(task: FileTask, options: ScanOptions) -> FileResult:
                     fmt = scan_stream(stream, ctx)  # may still find a zip behind unknown leading bytes
                 else:
                     scan_stream(stream, ctx, format_hint=fmt)
-            if fmt in _TEXTUAL and len(scanners) > ("models" in scanners):
+            if fmt in _TEXTUAL and len(scanners) > ("models" in scanners) and not task.in_environment:
                 kinds, dependencies = _scan_text(stream, task, ctx, options)
     except OSError as exc:
         ctx.findings.append(make_finding(
@@ -139,7 +156,7 @@ def _scan_text(stream: BinaryIO, task: FileTask, ctx: ScanContext, options: Scan
     try:
         outcome = scan_text_file(data[:limit], display=task.display, name=task.path, kinds=kinds,
                                  truncated=len(data) > limit, limits=options.limits,
-                                 read_include=_include_reader(task, options))
+                                 read_include=_include_reader(task, options), scanners=options.scanners)
     except RecursionError:
         ctx.findings.append(make_finding("MW-FMT-001", Location(task.display), "text is nested too deeply to "
                                          "analyse", scanner="code"))
@@ -215,6 +232,21 @@ def run_tasks(tasks: list[FileTask], options: ScanOptions, *, jobs: int,
     return results
 
 
+def _without_repeated_source_problems(findings: list[Finding]) -> list[Finding]:
+    """A requirements file included with -r and also found by the walk is parsed twice: its problems
+    (MW-DEP-004/007) must be reported once. Findings of other scanners are never merged."""
+    seen: set[tuple[str, Location]] = set()
+    kept: list[Finding] = []
+    for finding in findings:
+        if finding.rule_id.startswith("MW-DEP-"):
+            key = (finding.fingerprint, finding.location)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(finding)
+    return kept
+
+
 def scan_paths(
     paths: Sequence[str | os.PathLike[str]],
     *,
@@ -241,6 +273,8 @@ def scan_paths(
         raise InputError("no path given; name at least one file or folder to scan")
     config = config or Config()
     selected = frozenset(scanners if scanners is not None else config.model.scanners)
+    if (environment or python is not None) and "deps" not in selected:
+        raise UsageError("--environment / --python audit installed packages: select the deps scanner too")
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     clock = time.perf_counter()
     tasks = collect_files(paths, config.model.skip)
@@ -270,6 +304,7 @@ def scan_paths(
                                        max_age_days=config.model.advisory_max_age_days)
         findings.extend(outcome.findings)
         audit_summary = outcome.summary
+    findings = _without_repeated_source_problems(findings)
     baseline_path = baseline or (config.baseline_path() if use_baseline else None)
     known = load_baseline(baseline_path) if baseline_path else frozenset()
     outcome_policy = apply_policy(findings, config, known)

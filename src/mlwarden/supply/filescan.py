@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from mlwarden.core.findings import Finding, Location
 from mlwarden.core.limits import Limits
+from mlwarden.core.policy import SCANNERS
 from mlwarden.core.rules import make_finding
 from mlwarden.supply.deps.model import Dependency, SourceProblem, SourceResult
 from mlwarden.supply.hits import Hit, hit_to_finding
@@ -51,8 +52,10 @@ def text_kinds(name: str, scanners: frozenset[str]) -> frozenset[str]:
 
         if config_kind_for(name) is not None:
             kinds.add("config")
-    if ext == ".ipynb" and "notebooks" in scanners:
-        kinds.add("notebook")
+    if ext == ".ipynb":
+        # A notebook is always read as a notebook (so that locations name cells and outputs); which of its
+        # checks run follows the selection (see _scan_notebook).
+        return frozenset({"notebook"}) if scanners & {"notebooks", "code", "secrets", "deps"} else frozenset()
     if "secrets" in scanners and (ext in SECRET_EXTENSIONS or base in SECRET_NAMES or base.startswith(".env")):
         kinds.add("secrets")
     if "deps" in scanners:
@@ -81,8 +84,11 @@ def scan_text_file(
     truncated: bool,
     limits: Limits,
     read_include: Callable[[str], str | None] | None = None,
+    scanners: frozenset[str] = frozenset(SCANNERS),
 ) -> TextScanResult:
-    """Run the analyses in ``kinds`` over ``data`` (the file's first bytes; ``truncated`` when there is more)."""
+    """Run the analyses in ``kinds`` over ``data`` (the file's first bytes; ``truncated`` when there is more).
+    ``scanners`` is the run's selection: a notebook's code cells, secrets and ``pip install`` lines are only
+    analysed when code, secrets and deps are selected."""
     result = TextScanResult()
     where = Location(display)
     if b"\x00" in data[:8192] and "notebook" not in kinds:
@@ -94,7 +100,7 @@ def scan_text_file(
                 evidence="binary content", scanner="deps"))
         return result
     if "notebook" in kinds:
-        _scan_notebook(data, where, truncated, limits, result)
+        _scan_notebook(data, where, truncated, limits, result, scanners)
         return result
     text = data.decode("utf-8", errors="replace")
     lines: list[str] | None = None
@@ -117,11 +123,22 @@ def scan_text_file(
         from mlwarden.supply.secrets import find_secrets
 
         hits.extend((hit, "secrets") for hit in find_secrets(text))
-    if hits:
-        lines = text.splitlines()
+    python_lines: list[str] | None = None
     for hit, scanner in hits:
         finding = hit_to_finding(_masked(hit), where, scanner=scanner)
-        line_text = lines[hit.line - 1] if lines and 0 < hit.line <= len(lines) else ""
+        # Look the marker up on the line as the analyzer numbered it: Python's tokenizer also ends lines at a
+        # lone \r, the secret scanner and the configuration parsers count \n only.
+        if scanner == "code":
+            if python_lines is None:
+                from mlwarden.supply.code.python_rules import split_source_lines
+
+                python_lines = split_source_lines(text)
+            numbered = python_lines
+        else:
+            if lines is None:
+                lines = text.split("\n")
+            numbered = lines
+        line_text = numbered[hit.line - 1] if 0 < hit.line <= len(numbered) else ""
         reason = inline_reason(line_text, hit.rule_id)
         result.findings.append(replace(finding, suppressed=f"inline: {reason}") if reason else finding)
     if "deps" in kinds:
@@ -159,21 +176,30 @@ def problem_to_finding(problem: SourceProblem) -> Finding:
                         evidence=problem.evidence, scanner="deps")
 
 
-def _scan_notebook(data: bytes, where: Location, truncated: bool, limits: Limits, result: TextScanResult) -> None:
+# Which scanner a notebook hit belongs to, by rule prefix; the notebook's own rules (MW-NB-*) always run.
+_NOTEBOOK_HIT_SCANNER = (("MW-SECRET-", "secrets"), ("MW-CODE-", "code"))
+
+
+def _scan_notebook(data: bytes, where: Location, truncated: bool, limits: Limits, result: TextScanResult,
+                   scanners: frozenset[str]) -> None:
     from mlwarden.supply.code.notebooks import analyze_notebook
 
     if truncated:
         result.findings.append(make_finding(
-            "MW-FMT-003", where, f"notebook is larger than {limits.max_notebook_bytes} bytes and was not analysed",
+            "MW-NB-004", where, f"notebook is larger than {limits.max_notebook_bytes} bytes and was not analysed",
             evidence="max_notebook_bytes", scanner="notebooks"))
         return
     analysis = analyze_notebook(data, max_bytes=limits.max_notebook_bytes)
     for nb_hit in analysis.hits:
+        wanted = next((name for prefix, name in _NOTEBOOK_HIT_SCANNER if nb_hit.hit.rule_id.startswith(prefix)),
+                      "notebooks")
+        if wanted not in scanners:
+            continue
         finding = hit_to_finding(_masked(nb_hit.hit), nb_hit.location(where.path), scanner="notebooks")
         if nb_hit.suppressed:
             finding = replace(finding, suppressed=f"inline: {nb_hit.suppressed}")
         result.findings.append(finding)
-    if analysis.pip_installs:
+    if analysis.pip_installs and "deps" in scanners:
         from mlwarden.supply.deps.sources.requirements import parse_pip_install_args
 
         for cell, line, args in analysis.pip_installs:

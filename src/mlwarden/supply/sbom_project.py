@@ -97,7 +97,7 @@ def _declared_dependencies(files: Sequence[ProjectFile]) -> tuple[list[Dependenc
     problems: list[str] = []
     parsed = 0
     for file in files:
-        kind = source_kind(os.path.basename(file.path))
+        kind = source_kind(file.path.replace(os.sep, "/"))  # the folder counts: requirements/base.txt
         if kind is None:
             continue
         try:

@@ -225,8 +225,10 @@ def test_admitted_affected_never_misses_an_admitted_affected_version(events, cla
         return
     events = [(k, v) for k, v in events if not (k == "limit" and v == "0")]
     affected = entry(events)
-    # contains() without prereleases=...: pip's default, pre-releases only when the specifier names one
-    if specifier.contains(Version(version)) and affects(affected, version):
+    # pip's rule, which the matcher follows: pre-releases only when the specifier names one (or there is no
+    # specifier at all). packaging >= 25's contains() admits them by default, so say it explicitly.
+    pre = bool(specifier.prereleases) or not str(specifier)
+    if specifier.contains(Version(version), prereleases=pre) and affects(affected, version):
         assert admitted_affected(affected, specifier)
 
 
@@ -251,3 +253,14 @@ def test_parse_version_is_total():
     assert parse_version("1.0") == Version("1.0")
     assert parse_version("nope") is None
     assert parse_version("1" * 500) is None
+
+
+def test_an_unpinned_requirement_admits_pre_releases_found_by_fuzzing():
+    # Hypothesis found this: a window that holds only pre-releases, and a requirement with no specifier at all.
+    affected = entry([("introduced", "0a1"), ("fixed", "0")])
+    assert admitted_affected(affected, SpecifierSet(""))
+
+
+def test_exclusions_alone_do_not_admit_pre_releases():
+    # Found by fuzzing: packaging's contains() admits 0a1 under "!=0"; pip would not install it.
+    assert not admitted_affected(entry([("introduced", "0a1"), ("fixed", "0")]), SpecifierSet("!=0"))

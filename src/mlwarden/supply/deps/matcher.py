@@ -323,7 +323,8 @@ def admitted_affected(affected: AffectedPackage, specifier: SpecifierSet) -> boo
     """
     compiled = compile_affected(affected)
     interval = specifier_interval(specifier)
-    allow_pre = bool(specifier.prereleases)
+    # An empty specifier admits everything, pre-releases included (as packaging decides): conservative.
+    allow_pre = bool(specifier.prereleases) or len(specifier) == 0
     if interval is not None:
         for window in compiled.windows:
             overlap = _intersect(interval, Interval(window.low, window.high))

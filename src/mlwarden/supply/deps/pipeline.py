@@ -53,9 +53,11 @@ def run_dependency_audit(declared: Iterable[Dependency], *, db_path: Path | None
         store = AdvisoryStore.open(db_path)
     except MissingDatabaseError as exc:
         first = deps[0]
+        count = f"{len(deps)} dependenc{'y was' if len(deps) == 1 else 'ies were'}"
         outcome.findings.append(make_finding(
-            "MW-DEP-005", Location(first.source, line=first.line), f"{len(deps)} dependencies were found but not "
-            f"audited: {exc}", evidence="no advisory database", scanner="deps"))
+            "MW-DEP-005", Location(first.source, line=first.line, cell=first.cell),
+            f"{count} found but not audited: {exc}", evidence="no advisory database", scanner="deps",
+            data={"path": str(exc.path) if exc.path else None, "dependencies": len(deps)}))
         outcome.summary = {"database": None, "dependencies": len(deps), "audited": 0, "vulnerable": 0,
                            "upgrades": []}
         return outcome
