@@ -17,7 +17,9 @@ from mlwarden.core.findings import Finding, Location, Severity
 from mlwarden.core.rule import Rule
 from mlwarden.core.rules_code import CODE_RULES
 from mlwarden.core.rules_deps import DEPENDENCY_RULES
+from mlwarden.core.rules_integrity import INTEGRITY_RULES
 from mlwarden.core.rules_secrets import SECRET_RULES
+from mlwarden.core.rules_trust import TRUST_RULES
 
 __all__ = ["CATALOGUE", "Rule", "all_rules", "get_rule", "make_finding"]
 
@@ -151,7 +153,8 @@ _ARTIFACT_RULES: tuple[Rule, ...] = (
 )
 
 # Supply-chain rules live in their own modules (one per area) so each area's table stays readable.
-_RULES: tuple[Rule, ...] = (*_ARTIFACT_RULES, *DEPENDENCY_RULES, *CODE_RULES, *SECRET_RULES)
+_RULES: tuple[Rule, ...] = (*_ARTIFACT_RULES, *DEPENDENCY_RULES, *CODE_RULES, *SECRET_RULES, *INTEGRITY_RULES,
+                           *TRUST_RULES)
 
 CATALOGUE: dict[str, Rule] = {rule.rule_id: rule for rule in _RULES}
 

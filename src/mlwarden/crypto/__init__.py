@@ -1,0 +1,1 @@
+"""Encryption at rest: the streaming file format and its key recipients."""

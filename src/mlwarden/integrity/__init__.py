@@ -1,0 +1,1 @@
+"""Model integrity: hashing model folders, OMS signatures (sign, verify), trust policy, signing registry."""

@@ -1,0 +1,177 @@
+"""Guarded loading: a model is handed to its framework only after every check passed.
+
+Order: (1) the signature is verified and the trust policy evaluated (on the bytes as stored), (2) an encrypted
+file is decrypted in memory, (3) the plaintext is scanned with the model scanner, (4) the framework's loader is
+called with its safest options (``weights_only=True``, ``safe_mode=True``, ``allow_pickle=False`` ...). Any failed
+check raises ``ModelRefusedError`` naming the check; nothing is deserialized before the scan passed.
+
+The framework libraries are imported here lazily, only to load what passed; a missing one is a
+``MissingExtraError``. This module never loads a file that it has not scanned in the same call.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from mlwarden.core.errors import InputError, MissingExtraError, MlwardenError, UsageError
+from mlwarden.core.findings import Finding, Severity
+
+Framework = Literal["torch", "safetensors", "numpy", "onnx", "keras", "joblib", "pickle"]
+Check = Literal["signature", "policy", "decryption", "scan", "framework"]
+
+# Largest file loaded through the guard into memory (decrypted models, scanned bytes handed to the loader).
+MAX_IN_MEMORY_BYTES = 16 * 1024**3
+
+
+class ModelRefusedError(MlwardenError):
+    """The model failed a check and was not loaded. ``check`` names it; ``findings`` say why."""
+
+    def __init__(self, path: str | os.PathLike[str], check: Check, reason: str,
+                 findings: Sequence[Finding] = ()) -> None:
+        super().__init__(f"refused to load {os.fspath(path)}: {check} check failed: {reason}")
+        self.path = os.fspath(path)
+        self.check = check
+        self.reason = reason
+        self.findings = tuple(findings)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanGate:
+    """What the scan must not find: any active finding at or above ``fail_on`` refuses the model."""
+
+    fail_on: Severity = Severity.HIGH
+    trusted_callables: frozenset[str] = frozenset()
+
+
+DEFAULT_GATE = ScanGate()
+
+
+def scan_bytes(data: bytes, *, name: str, gate: ScanGate = DEFAULT_GATE) -> list[Finding]:
+    """Scan in-memory model bytes (a decrypted model, a file object's content) with the model scanner."""
+    from mlwarden.scanning.context import ScanContext, ScanOptions
+    from mlwarden.scanning.dispatch import scan_stream
+
+    ctx = ScanContext(path=name, size=len(data), name=os.path.basename(name),
+                      options=ScanOptions(trusted_callables=gate.trusted_callables, scanners=frozenset({"models"})))
+    scan_stream(io.BytesIO(data), ctx)
+    return ctx.findings
+
+
+def scan_path(path: Path, *, gate: ScanGate = DEFAULT_GATE) -> list[Finding]:
+    """Scan a model file or folder on disk (models only)."""
+    from mlwarden.core.policy import Config, ConfigModel
+    from mlwarden.scanning.engine import scan_paths
+
+    config = Config(ConfigModel(trusted_callables=tuple(sorted(gate.trusted_callables))))
+    return scan_paths([path], config=config, jobs=1, scanners=["models"], use_baseline=False).findings
+
+
+def refuse_if_unsafe(path: str | os.PathLike[str], findings: Sequence[Finding], gate: ScanGate) -> None:
+    blocking = [f for f in findings if f.severity.rank >= gate.fail_on.rank]
+    if blocking:
+        worst = max(blocking, key=lambda f: f.severity.rank)
+        raise ModelRefusedError(path, "scan", f"{len(blocking)} finding(s) at or above {gate.fail_on.value}, "
+                                f"e.g. {worst.rule_id} {worst.title}: {worst.evidence or worst.message}",
+                                blocking)
+
+
+# --- framework loaders: each called only with bytes or a path that passed the scan ------------------------
+
+def _require(module: str, extra: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(f"loading {module} models", extra) from None
+
+
+def _load_torch(data: bytes, options: Mapping[str, Any]) -> Any:
+    torch = _require("torch", "torch")
+    kwargs = {"map_location": "cpu", **options, "weights_only": True}  # never overridable
+    return torch.load(io.BytesIO(data), **kwargs)
+
+
+def _load_safetensors(data: bytes, options: Mapping[str, Any]) -> Any:
+    numpy_api = _require("safetensors.numpy", "safetensors")
+    return numpy_api.load(data, **options)
+
+
+def _load_numpy(data: bytes, options: Mapping[str, Any]) -> Any:
+    numpy = _require("numpy", "numpy")
+    return numpy.load(io.BytesIO(data), **{**options, "allow_pickle": False})
+
+
+def _load_onnx(data: bytes, options: Mapping[str, Any]) -> Any:
+    onnx = _require("onnx", "onnx")
+    # From bytes there is no base folder, so external-data paths in the model are not followed.
+    return onnx.load_from_string(data, **options)
+
+
+def _load_keras(data: bytes, options: Mapping[str, Any]) -> Any:
+    keras = _require("keras", "keras")
+    import tempfile
+
+    # Keras reads archives from a path only; the scanned bytes go to a private temporary file, removed after.
+    with tempfile.TemporaryDirectory(prefix="mlwarden-load-") as folder:
+        target = Path(folder) / "model.keras"
+        target.write_bytes(data)
+        return keras.models.load_model(target, **{**options, "safe_mode": True})
+
+
+def _load_joblib(data: bytes, options: Mapping[str, Any]) -> Any:
+    joblib = _require("joblib", "joblib")
+    return joblib.load(io.BytesIO(data), **options)
+
+
+def _load_pickle(data: bytes, options: Mapping[str, Any]) -> Any:
+    import pickle
+
+    return pickle.loads(data, **options)  # noqa: S301 - only after the scan found nothing at or above the gate
+
+
+LOADERS: dict[str, Callable[[bytes, Mapping[str, Any]], Any]] = {
+    "torch": _load_torch,
+    "safetensors": _load_safetensors,
+    "numpy": _load_numpy,
+    "onnx": _load_onnx,
+    "keras": _load_keras,
+    "joblib": _load_joblib,
+    "pickle": _load_pickle,
+}
+
+# Formats the scanner identifies -> the framework that loads them when the caller does not say. Plain pickles
+# (and joblib) are never guessed: a caller must ask for framework="pickle"/"joblib" explicitly.
+_FRAMEWORK_BY_FORMAT = {"zip": "torch", "torch-legacy": "torch", "safetensors": "safetensors", "npy": "numpy",
+                        "onnx": "onnx"}
+
+
+def guess_framework(data: bytes, name: str) -> str:
+    from mlwarden.scanning.identify import identify
+
+    fmt = identify(data[:4096], name=os.path.basename(name), size=len(data))
+    framework = _FRAMEWORK_BY_FORMAT.get(fmt or "")
+    if framework is None:
+        raise UsageError(f"cannot tell which framework loads {name} (format {fmt or 'unknown'}); pass "
+                         f"framework= one of {', '.join(LOADERS)}")
+    if name.endswith(".keras"):
+        return "keras"
+    return framework
+
+
+def read_bounded(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_IN_MEMORY_BYTES:
+            raise InputError(f"{path} is {size} bytes, more than the {MAX_IN_MEMORY_BYTES} guarded loading holds "
+                             "in memory")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"model {path} does not exist; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder; guarded loading takes one model file") from None
