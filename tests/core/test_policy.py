@@ -128,3 +128,17 @@ def test_write_atomic_never_leaves_partial_files(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
     with pytest.raises(InputError, match="does not exist"):
         write_atomic(tmp_path / "missing" / "r.json", "x")
+
+
+def test_trust_table_is_validated_and_becomes_a_trust_policy(tmp_path):
+    from mlwarden.core.errors import ConfigError
+    from mlwarden.core.policy import load_config
+
+    (tmp_path / "mlwarden.toml").write_text('[trust]\ntrusted_keys = ["' + "ab" * 32 + '"]\nrequired_signatures = 1\n')
+    config = load_config(start=tmp_path)
+    policy = config.trust_policy()
+    assert policy is not None and policy.required_signatures == 1
+    (tmp_path / "mlwarden.toml").write_text("[trust]\nallow_unsigned = true\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(start=tmp_path)
+    assert "trust.allow_unsigned" in str(info.value)

@@ -14,6 +14,8 @@ Configuration comes from ``mlwarden.toml`` (top-level keys) or ``[tool.mlwarden]
     "MW-HF-002" = "low"
     scanners = ["models", "deps", "code", "notebooks", "secrets"]   # which scanners run (default: all)
     advisory_max_age_days = 30            # warn (MW-DEP-006) when the advisory database is older
+    [trust]                               # who may sign the models loaded and served (docs/signing.md)
+    trusted_keys = ["<sha256 fingerprint of the signer's public key>"]
 
 Binaries cannot carry inline ignores, so every ignore names a path glob and a rule, with a reason. Unknown keys
 are errors (a typo must not silently disable a check). This module reads files only to load configuration and
@@ -74,6 +76,17 @@ class ConfigModel(BaseModel):
     severity: dict[str, Severity] = Field(default_factory=dict)
     scanners: tuple[str, ...] = SCANNERS
     advisory_max_age_days: int = Field(default=30, ge=1, le=3650)
+    # The trust policy for signed models ([trust]); validated by mlwarden.integrity.policy.TrustPolicy.
+    trust: dict[str, Any] | None = None
+
+    @field_validator("trust")
+    @classmethod
+    def _valid_trust(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from mlwarden.integrity.policy import TrustPolicy
+
+            TrustPolicy.model_validate(value)  # the same rules as a policy file: errors name the key
+        return value
 
     @field_validator("scanners")
     @classmethod
@@ -124,6 +137,14 @@ class Config:
 
     def with_fail_on(self, level: Severity) -> Config:
         return replace(self, model=self.model.model_copy(update={"fail_on": level}))
+
+    def trust_policy(self) -> Any:
+        """The ``[trust]`` table as a ``TrustPolicy``, or None when the configuration has none."""
+        if self.model.trust is None:
+            return None
+        from mlwarden.integrity.policy import trust_policy_from_mapping
+
+        return trust_policy_from_mapping(self.model.trust, source=str(self.source or "configuration"))
 
     def baseline_path(self) -> Path | None:
         if self.model.baseline is None:

@@ -42,8 +42,8 @@ TRUST_RULES: tuple[Rule, ...] = (
          "the evidence name.", ("CWE-347", "CWE-494", *_SUPPLY), _AREA),
     Rule("MW-TRUST-004", "Signature too old, dated in the future, or of unknown age", _H,
          "The policy sets max_signature_age_days and this signature is older, is dated in the future, or its "
-         "signing time is unknown (no certificate time, no record in the signing registry). Deny by default: "
-         "an unknown age is not a young age.",
+         "signing time is unknown (no time in the verdict, no record in the signing registry, and no signing "
+         "certificate recent enough to bound the age). Deny by default: an unknown age is not a young age.",
          "Re-sign the model, or verify on the machine whose registry recorded the signing, or raise "
          "max_signature_age_days.", ("CWE-324", *_SUPPLY), _AREA),
     Rule("MW-TRUST-005", "File not covered by any signature", _H,
