@@ -15,6 +15,10 @@ import zipfile
 import zlib
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlwarden.core.findings import Finding
 
 PAYLOAD = "echo mlwarden-demo-payload"
 
@@ -313,3 +317,35 @@ def write_demo_project(target: Path) -> list[Path]:
         path.write_bytes(data)
         written.append(path)
     return written
+
+
+# --- the integrity half: a signed model, and a tampered copy of it -----------------------------------------
+
+SIGNED_MODEL = "models/clean/resnet-tiny"
+TAMPERED_COPY = "models/tampered/resnet-tiny"
+DEMO_PUBLIC_KEY = "demo-signer.pub"
+
+
+def sign_and_tamper(target: Path) -> list[Finding]:
+    """Sign the demo's clean model folder with a fresh key (its public key is written beside the project),
+    copy the folder, swap a poisoned checkpoint into the copy, and verify both. Returns the verification
+    findings: none for the original, the tampering for the copy. The private key never touches the disk."""
+    import shutil
+
+    from mlwarden.integrity import keys
+    from mlwarden.integrity.sign import sign_model
+    from mlwarden.integrity.verify import verdict_findings, verify_model
+
+    key = keys.generate_key("ecdsa-p256-sha256")
+    public = keys.public_key_of(key)
+    keys.write_public_key(target / DEMO_PUBLIC_KEY, key)
+    original = target / SIGNED_MODEL
+    signature = sign_model(original, key=key)
+    copy = target / TAMPERED_COPY
+    shutil.copytree(original, copy)
+    # The attack a signature exists for: same folder, same names, a checkpoint that runs code when loaded.
+    (copy / "pytorch_model.bin").write_bytes(
+        torch_zip({"extra_state.pkl": stack_global_payload()}, {"layer1.weight": (4, 4), "layer1.bias": (4,)}))
+    findings = verdict_findings(verify_model(original, signature=signature, public_key=public))
+    findings += verdict_findings(verify_model(copy, signature=copy / signature.name, public_key=public))
+    return findings

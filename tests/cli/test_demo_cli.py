@@ -39,6 +39,7 @@ def test_demo_writes_scans_and_reports(tmp_path, capsys):
         assert rule in out
     assert "torch 1.12.0 -> 1.13.1" in out  # the minimal upgrade set
     assert "MW-DEP-006" not in out  # the demo's sample database is old on purpose
+    assert "MW-SIG-001" in out and "models/tampered/resnet-tiny" in out
 
 
 def test_demo_findings_are_exactly_the_poisoned_files(tmp_path):
@@ -68,3 +69,15 @@ def test_demo_refuses_to_overwrite(tmp_path, capsys):
         run(["demo", str(tmp_path)])
     assert info.value.code == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_demo_signs_its_clean_model_and_catches_the_tampered_copy(tmp_path):
+    from mlwarden.demo import DEMO_PUBLIC_KEY, SIGNED_MODEL, TAMPERED_COPY, sign_and_tamper, write_demo_project
+
+    write_demo_project(tmp_path)
+    findings = sign_and_tamper(tmp_path)
+    assert (tmp_path / SIGNED_MODEL / "model.sig").is_file() and (tmp_path / DEMO_PUBLIC_KEY).is_file()
+    assert not [f for f in findings if SIGNED_MODEL + "/" in f.location.path.replace("\\", "/")]
+    tampered = {(f.rule_id, f.location.path.rsplit("/", 1)[-1]) for f in findings}
+    assert ("MW-SIG-001", "pytorch_model.bin") in tampered
+    assert not list(tmp_path.glob("**/*.pem"))  # the private key never touches the disk

@@ -15,13 +15,21 @@ def demo(
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Parallel workers."),
 ) -> int:
     from mlwarden.core.policy import Config, ConfigModel, write_atomic
-    from mlwarden.demo import DEMO_ADVISORIES, write_demo_project
+    from mlwarden.demo import (
+        DEMO_ADVISORIES,
+        DEMO_PUBLIC_KEY,
+        SIGNED_MODEL,
+        TAMPERED_COPY,
+        sign_and_tamper,
+        write_demo_project,
+    )
     from mlwarden.render import render
     from mlwarden.scanning.engine import scan_paths
     from mlwarden.supply.advisories.store import build_database
 
     target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="mlwarden-demo-"))
     write_demo_project(target)
+    verification = sign_and_tamper(target)
     # The demo brings its own few advisories, so it shows the dependency audit offline and leaves the user's
     # database alone; it lives outside the project folder so the scan does not list it.
     with tempfile.TemporaryDirectory(prefix="mlwarden-demo-db-") as db_folder:
@@ -31,11 +39,15 @@ def demo(
         # The sample's records are years old by design: no staleness warning for the demo's own database.
         config = Config(ConfigModel(advisory_max_age_days=3650))
         report = scan_paths([target], config=config, jobs=jobs, db_path=db_path)
+    report.findings.extend(verification)  # the signature check of the signed model and its tampered copy
     sys.stdout.write(render(report, "terminal", color=None))
     html_path = target / "mlwarden-report.html"
     write_atomic(html_path, render(report, "html", color=False))
     typer.echo(f"\nDemo project: {target}\nHTML report:  {html_path}\n"
                f"The dependency audit used {len(DEMO_ADVISORIES)} sample advisories; for the full database run "
                "'mlwarden db update' (online) or 'mlwarden db import PATH'.\n"
+               f"{SIGNED_MODEL} is signed; {TAMPERED_COPY} is a copy with a swapped checkpoint. Check them with:\n"
+               f"  mlwarden verify {target / TAMPERED_COPY} --signature {target / TAMPERED_COPY / 'model.sig'} "
+               f"--key {target / DEMO_PUBLIC_KEY}\n"
                f"In CI, 'mlwarden scan {target}' would exit 1 here: the poisoned models fail the gate.")
     return 0
