@@ -72,7 +72,12 @@ def test_demo_refuses_to_overwrite(tmp_path, capsys):
 
 
 def test_demo_signs_its_clean_model_and_catches_the_tampered_copy(tmp_path):
-    from mlwarden.demo import DEMO_PUBLIC_KEY, SIGNED_MODEL, TAMPERED_COPY, sign_and_tamper, write_demo_project
+    from mlwarden.demo import (
+        DEMO_PUBLIC_KEY,
+        SIGNED_MODEL,
+        sign_and_tamper,
+        write_demo_project,
+    )
 
     write_demo_project(tmp_path)
     findings = sign_and_tamper(tmp_path)

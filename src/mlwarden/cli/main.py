@@ -11,11 +11,14 @@ import sys
 import typer
 
 from mlwarden import __version__
+from mlwarden.cli import crypt as crypt_cmd
 from mlwarden.cli import db as db_cmd
 from mlwarden.cli import demo as demo_cmd
+from mlwarden.cli import registry as registry_cmd
 from mlwarden.cli import rules as rules_cmd
 from mlwarden.cli import sbom as sbom_cmd
 from mlwarden.cli import scan as scan_cmd
+from mlwarden.cli import signing as signing_cmd
 from mlwarden.core.errors import MlwardenError
 
 app = typer.Typer(
@@ -45,9 +48,17 @@ def main(
 app.command("scan", help=scan_cmd.HELP)(scan_cmd.scan)
 app.command("rules", help="List the rule catalogue: ids, default severities, references.")(rules_cmd.rules)
 app.command("sbom", help=sbom_cmd.HELP)(sbom_cmd.sbom)
+app.command("keygen", help=signing_cmd.KEYGEN_HELP)(signing_cmd.keygen)
+app.command("sign", help=signing_cmd.SIGN_HELP)(signing_cmd.sign)
+app.command("verify", help=signing_cmd.VERIFY_HELP)(signing_cmd.verify)
+app.command("encrypt", help=crypt_cmd.ENCRYPT_HELP)(crypt_cmd.encrypt)
+app.command("decrypt", help=crypt_cmd.DECRYPT_HELP)(crypt_cmd.decrypt)
+app.command("rekey", help=crypt_cmd.REKEY_HELP)(crypt_cmd.rekey)
+app.command("enc-keygen", help=crypt_cmd.KEYGEN_HELP)(crypt_cmd.enc_keygen)
 app.command("demo", help="Write a small demo ML project with clean and poisoned models, scan it, and "
                          "write an HTML report next to it.")(demo_cmd.demo)
 app.add_typer(db_cmd.app, name="db")
+app.add_typer(registry_cmd.app, name="registry")
 
 
 def _fail(message: str) -> None:
