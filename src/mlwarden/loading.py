@@ -175,3 +175,101 @@ def read_bounded(path: Path) -> bytes:
         raise InputError(f"model {path} does not exist; check the path") from None
     except IsADirectoryError:
         raise InputError(f"{path} is a folder; guarded loading takes one model file") from None
+
+
+# --- the guarded loader ------------------------------------------------------------------------------------
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    framework: Framework | None = None,
+    signature: str | os.PathLike[str] | None = None,
+    signed_root: str | os.PathLike[str] | None = None,
+    public_key: Any = None,
+    ca_roots: Sequence[Any] = (),
+    policy: Any = None,
+    identities: Sequence[Any] = (),
+    allow_unsigned_model: bool = False,
+    gate: ScanGate = DEFAULT_GATE,
+    **options: Any,
+) -> Any:
+    """Load one model file only after its signature, the trust policy, decryption and the scan all passed.
+
+    ``signed_root`` is what the signature covers (default: the file itself; give the folder for a signed model
+    folder), ``signature`` its OMS signature (default: ``model.sig`` beside it, as ``mlwarden sign`` writes).
+    ``public_key`` (a key object or a PEM path) or ``ca_roots`` (certificates or PEM paths) verify it; ``policy``
+    (a ``TrustPolicy`` or a policy file) then decides whether the signer, algorithm, age and any unsigned files
+    are acceptable. ``identities`` open an encrypted file (``mlwarden.crypto.recipients``: key file, passphrase,
+    X25519 or hybrid identity); it is decrypted in memory. ``allow_unsigned_model=True`` skips the signature
+    (the scan still runs). ``options`` go to the framework loader; its safety options cannot be overridden.
+    Raises ``ModelRefusedError`` naming the failed check.
+    """
+    target = Path(path)
+    if not allow_unsigned_model:
+        _check_signature(target, Path(signed_root) if signed_root is not None else target,
+                         Path(signature) if signature is not None else None, public_key, ca_roots, policy)
+    data = _plaintext(target, identities)
+    refuse_if_unsafe(target, scan_bytes(data, name=str(target), gate=gate), gate)
+    chosen = framework or guess_framework(data, target.name)
+    if chosen not in LOADERS:
+        raise UsageError(f"unknown framework '{chosen}': use one of {', '.join(LOADERS)}")
+    return LOADERS[chosen](data, options)
+
+
+def _check_signature(target: Path, root: Path, signature: Path | None, public_key: Any, ca_roots: Sequence[Any],
+                     policy: Any) -> None:
+    from mlwarden.integrity import keys
+    from mlwarden.integrity.sign import default_signature_path
+    from mlwarden.integrity.verify import verdict_findings, verify_model
+
+    if public_key is None and not ca_roots:
+        raise UsageError("guarded loading verifies the signature: give public_key= or ca_roots= (or, knowingly, "
+                         "allow_unsigned_model=True)")
+    sig = signature if signature is not None else default_signature_path(root)
+    if not sig.is_file():
+        raise ModelRefusedError(target, "signature", f"no signature at {sig}; sign the model with 'mlwarden sign' "
+                                "or pass signature=")
+    if isinstance(public_key, (str, os.PathLike)):
+        public_key = keys.load_public_key(Path(public_key))
+    roots = [_certificate(c) for c in ca_roots]
+    verdict = verify_model(root, signature=sig, public_key=public_key, ca_roots=roots)
+    if policy is not None:
+        from mlwarden.integrity.policy import TrustPolicy, evaluate, load_trust_policy
+
+        trust = policy if isinstance(policy, TrustPolicy) else load_trust_policy(Path(policy))
+        decision = evaluate(trust, [verdict], model=root)
+        if not decision.allowed:
+            raise ModelRefusedError(target, "policy", "; ".join(decision.reasons) or "denied by the trust policy",
+                                    decision.findings)
+    elif not verdict.verified:
+        findings = verdict_findings(verdict)
+        reason = "; ".join([*verdict.problems, *(f"{d.kind} {d.path}" for d in verdict.differences)])
+        raise ModelRefusedError(target, "signature", reason or "the signature does not verify", findings)
+
+
+def _certificate(value: Any) -> Any:
+    if isinstance(value, (str, os.PathLike)):
+        from cryptography import x509
+
+        try:
+            return x509.load_pem_x509_certificate(Path(value).read_bytes())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read CA certificate {value}: {exc}; give a PEM certificate") from None
+    return value
+
+
+def _plaintext(target: Path, identities: Sequence[Any]) -> bytes:
+    from mlwarden.crypto.files import decrypt_to_memory, is_encrypted
+    from mlwarden.crypto.stream import DecryptionError
+
+    if not target.exists():
+        raise InputError(f"model {target} does not exist; check the path")
+    if not is_encrypted(target):
+        return read_bounded(target)
+    if not identities:
+        raise ModelRefusedError(target, "decryption", "the file is encrypted; pass identities= (a key file, "
+                                "passphrase or private key that opens it)")
+    try:
+        return decrypt_to_memory(target, identities=identities, max_bytes=MAX_IN_MEMORY_BYTES)
+    except DecryptionError as exc:
+        raise ModelRefusedError(target, "decryption", str(exc)) from None
