@@ -27,6 +27,7 @@ SCANNERS: dict[str, str] = {
     "hf-config": "mlwarden.artifacts.huggingface:HfConfigScanner",
     "hf-code": "mlwarden.artifacts.huggingface:HfCodeScanner",
     "hf-chat-template": "mlwarden.artifacts.huggingface:HfChatTemplateScanner",
+    "mlwarden-encrypted": "mlwarden.artifacts.encrypted:EncryptedScanner",
 }
 
 

@@ -45,6 +45,11 @@ _ARTIFACT_RULES: tuple[Rule, ...] = (
          "The file's content is of a different format than its extension says (for example a pickle named "
          ".safetensors or .json). Misnamed and polyglot files are used to slip past name-based checks.",
          "Rename the file to its real format, or better, re-export it in a safe format.", ("CWE-434", *_SUPPLY)),
+    Rule("MW-FMT-004", "Encrypted artifact: its content was not scanned", _L,
+         "The file is encrypted at rest (mlwarden's MLWENC format), so the scanner cannot see what it holds. "
+         "mlwarden.load decrypts in memory and scans before loading; any other loader would not.",
+         "Load it only through mlwarden.load (or decrypt it and scan the plaintext before use).",
+         ("CWE-311",)),
     Rule("MW-FMT-003", "Resource limit reached while scanning", _H,
          "A size, count or nesting limit was reached, so part of the file was not analysed.",
          "Inspect the file by hand or raise the limit in the configuration if the file is legitimate.",

@@ -25,6 +25,10 @@ KERAS_CONFIG = "keras-config"
 HF_CONFIG = "hf-config"
 HF_CODE = "hf-code"
 HF_CHAT_TEMPLATE = "hf-chat-template"
+ENCRYPTED = "mlwarden-encrypted"
+# mlwarden's encrypted-at-rest format (mlwarden.crypto.stream.MAGIC); duplicated here so that identification
+# never imports the crypto package.
+_ENCRYPTED_MAGIC = b"MLWENC"
 
 # Hugging Face JSON files that can carry auto_map, custom pipelines or chat templates whatever their first keys.
 _HF_JSON_NAMES = frozenset({"config.json", "tokenizer_config.json", "processor_config.json",
@@ -153,6 +157,8 @@ def identify(head: bytes, *, name: str = "", size: int = 0) -> str | None:
     """
     base = name.rsplit("/", 1)[-1]
     ext = extension_of(base)
+    if head.startswith(_ENCRYPTED_MAGIC):
+        return ENCRYPTED
     if _is_torch_legacy(head):
         return TORCH_LEGACY
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
