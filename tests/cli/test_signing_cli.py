@@ -24,6 +24,14 @@ for _name, _function, _help in (("keygen", signing_cmd.keygen, signing_cmd.KEYGE
         cli_main.app.command(_name, help=_help)(_function)
 
 
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Every command here may write the signing registry: never the real user data folder."""
+    folder = tmp_path / "mlwarden-home"
+    monkeypatch.setenv("MLWARDEN_HOME", str(folder))
+    return folder
+
+
 def invoke(capsys, *argv):
     with pytest.raises(SystemExit) as info:
         run([str(a) for a in argv])
@@ -158,6 +166,10 @@ def test_corrupted_signature_file_exits_1(capsys, model, keypair):
     (["sign", "{model}", "--key", "{priv}", "--shard-size", "0"], "--shard-size"),
     (["sign", "{model}", "--key", "{priv}", "--certificate-chain", "{pub}"], "--certificate"),
     (["sign", "{model}"], "--key"),
+    (["sign", "{model}", "--key", "{priv}", "--provenance", "{tmp}/missing.toml"], "does not exist"),
+    (["sign", "{model}", "--key", "{priv}", "--no-registry", "--registry", "{tmp}/r.sqlite3"], "contradict"),
+    (["verify", "{model}", "-k", "{pub}", "--policy", "{tmp}/p.toml", "--config", "{tmp}/p.toml"], "give one"),
+    (["verify", "{model}", "-k", "{pub}", "--config", "{tmp}/missing.toml"], "does not exist"),
 ])
 def test_unusable_arguments_exit_2_with_one_line(tmp_path, capsys, model, keypair, argv, fragment):
     private, public, _ = keypair
@@ -221,3 +233,14 @@ def test_trust_policy_decides(tmp_path, capsys, model, keypair):
     assert all(f["severity"] in ("low", "info") for f in json.loads(out)["findings"])
     code, _, _ = invoke(capsys, "verify", model, "-s", model / "model.sig", "-k", public, "--policy", trusted)
     assert code == 1
+
+
+def test_verify_finds_the_signature_where_sign_wrote_it(tmp_path, capsys, home, keypair):
+    private, public, _ = keypair
+    single = tmp_path / "model.safetensors"
+    single.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    assert invoke(capsys, "sign", single, "--key", private)[0] == 0
+    assert (tmp_path / "model.sig").is_file()
+    code, _, err = invoke(capsys, "verify", single, "--key", public)
+    assert code == 0 and "VERIFIED" in err
+    assert (home / "registry.sqlite3").is_file()  # recorded in MLWARDEN_HOME, never the user's own folder

@@ -1,10 +1,12 @@
 """``mlwarden keygen``, ``mlwarden sign`` and ``mlwarden verify``: OMS model signatures, offline.
 
-Thin: parse arguments, read keys and certificates, call ``mlwarden.integrity`` (keys, sign, verify, policy),
-render the report like ``scan`` does, exit. ``verify`` exits 0 when the model verifies (and the trust policy,
-when given, allows it), 1 when it does not, 2 for arguments that cannot be used. Passphrases come from an
-environment variable or a hidden prompt, never from a command-line argument (it would show in ``ps`` and shell
-history), and are never printed.
+Thin: parse arguments, read keys and certificates, call the public API (``mlwarden.sign``, ``mlwarden.verify``),
+render the report like ``scan`` does, record in the signing registry, exit. ``verify`` exits 0 when the model
+verifies (and the trust policy, from --policy or the configuration's ``[trust]``, allows it, and any provenance
+file is bound to it), 1 when it does not, 2 for arguments that cannot be used. A registry that cannot be written
+is a one-line warning; it never changes the exit status. Passphrases come from an environment variable or a
+hidden prompt, never from a command-line argument (it would show in ``ps`` and shell history), and are never
+printed.
 """
 
 from __future__ import annotations
@@ -21,10 +23,15 @@ import typer
 from mlwarden.cli.scan import OutputFormat
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mlwarden import Verification
     from mlwarden.core.findings import Finding
     from mlwarden.core.report import Report
     from mlwarden.integrity.keys import PrivateKey
     from mlwarden.integrity.model import SignatureVerdict
+    from mlwarden.integrity.policy import TrustPolicy
+    from mlwarden.integrity.registry import RegistryEntry, SigningRegistry
 
 KEYGEN_HELP = ("Generate a signing key pair: ECDSA P-256 (the OMS default), P-384, Ed25519, or ML-DSA-65 "
                "(post-quantum; an mlwarden extension that other OMS verifiers cannot check). The private key is "
@@ -32,10 +39,14 @@ KEYGEN_HELP = ("Generate a signing key pair: ECDSA P-256 (the OMS default), P-38
                "prompted); the public key goes beside it as .pub. Prints the key fingerprint.")
 SIGN_HELP = ("Sign a model folder or file with a private key (or a certificate chain): writes an OMS signature "
              "(Sigstore bundle, DSSE, in-toto), by default MODEL/model.sig for a folder and model.sig beside a "
-             "file. Compatible with model-signing. Keyless Sigstore signing is not supported (offline only).")
+             "file, plus signed SLSA provenance with --provenance. Records the signing in the signing registry. "
+             "Compatible with model-signing. Keyless Sigstore signing is not supported (offline only).")
 VERIFY_HELP = ("Verify a model against an OMS signature with the signer's public key (--key) or CA roots (--ca), "
-               "optionally judged by a trust policy (--policy). Names every modified, added, removed, renamed, "
-               "swapped or symlinked file and every bad signature. Exit 0 verified, 1 not, 2 on usage errors.")
+               "judged by a trust policy (--policy, or the trust table of mlwarden.toml) when there is one, and checks "
+               "model.provenance.sig beside the signature. Names every modified, added, removed, renamed, "
+               "swapped or symlinked file and every bad signature; records the verification in the signing "
+               "registry. Exit 0 verified (and allowed), 1 not, 2 on usage errors.")
+REGISTRY_HELP = ("Signing registry file (default: registry.sqlite3 in $MLWARDEN_HOME or the user cache folder).")
 
 
 class KeyAlgorithm(StrEnum):
@@ -117,78 +128,97 @@ def sign(
     ignore_git_paths: bool = typer.Option(True, "--ignore-git-paths/--no-ignore-git-paths",
                                           help="Leave out .git, .gitattributes, .github, .gitignore (as "
                                                "model-signing does)."),
+    provenance: Path | None = typer.Option(None, "--provenance", metavar="SPEC",
+                                           help="Provenance spec (TOML or JSON: datasets, code commit, base model, "
+                                                "parameters): signed as SLSA provenance into model.provenance.sig "
+                                                "beside the signature."),
+    registry_path: Path | None = typer.Option(None, "--registry", metavar="PATH", help=REGISTRY_HELP,
+                                              show_default=False),
+    no_registry: bool = typer.Option(False, "--no-registry", help="Do not record the signing in the registry."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Hashing threads (default: CPU cores)."),
 ) -> int:
+    import mlwarden
     from mlwarden.core.errors import UsageError
-    from mlwarden.integrity import certificates, keys
-    from mlwarden.integrity.model import HashSettings
-    from mlwarden.integrity.sign import GIT_PATHS, sign_model
+    from mlwarden.integrity import certificates
+    from mlwarden.integrity.provenance import load_provenance_spec, provenance_path_for
 
     if certificate_chain and certificate is None:
         raise UsageError("--certificate-chain needs --certificate (the signing certificate)")
+    registry = _registry(registry_path, no_registry)
     private = _load_signing_key(key, passphrase_env)
     chain = []
     if certificate is not None:
         chain = certificates.load_certificates(certificate)[:1]
         for path in certificate_chain or ():
             chain.extend(certificates.load_certificates(path))
-    ignore_paths = (*(GIT_PATHS if ignore_git_paths else ()), *(ignore or ()))
-    settings = HashSettings(method="shards" if shard_size is not None else "files", hash_type=hash_name.value,
-                            shard_size=shard_size, ignore_paths=ignore_paths)
-    written = sign_model(model, key=private, output=output, settings=settings, certificate_chain=chain,
-                         workers=jobs)
+    spec = load_provenance_spec(provenance) if provenance is not None else None  # before hashing: fail fast
+    signed = mlwarden.sign(model, key=private, output=output, hash=hash_name.value, shard_size=shard_size,
+                           certificate_chain=chain, ignore_paths=tuple(ignore or ()),
+                           ignore_git_paths=ignore_git_paths, provenance=spec, workers=jobs)
     method = "certificate" if chain else "key"
-    typer.echo(f"mlwarden: signed {model} with {keys.key_algorithm(private)} ({method} method, {settings.method}, "
-               f"{settings.hash_type}); signature written to {written}", err=True)
+    settings = signed.manifest.settings
+    typer.echo(f"mlwarden: signed {model} with {signed.signer.algorithm} ({method} method, {settings.method}, "
+               f"{settings.hash_type}); signature written to {signed.signature}", err=True)
+    if signed.provenance is not None:
+        typer.echo(f"mlwarden: provenance signed into {signed.provenance.path}", err=True)
+    elif provenance_path_for(signed.signature).is_file():
+        typer.echo(f"mlwarden: note: {provenance_path_for(signed.signature)} is from an earlier signing and was "
+                   "not re-signed; 'verify' checks it against the new signature (sign with --provenance to "
+                   "replace it, or delete it)", err=True)
+    if registry is not None:
+        _record(registry, signed.record, "signing")
     return 0
 
 
 def verify(
     model: Path = typer.Argument(..., help="Model folder or file to verify.", show_default=False),
-    signature: Path = typer.Option(..., "--signature", "-s", help="Signature file (model.sig).",
-                                   show_default=False),
+    signature: Path | None = typer.Option(None, "--signature", "-s",
+                                          help="Signature file (default: MODEL/model.sig, or model.sig beside "
+                                               "a single file, where 'sign' writes it)."),
     key: Path | None = typer.Option(None, "--key", "-k", help="Signer's public key (PEM)."),
     ca: list[Path] | None = typer.Option(None, "--ca", metavar="PEM",
                                          help="Trusted CA root certificate(s), PEM (repeatable)."),
     policy: Path | None = typer.Option(None, "--policy",
                                        help="Trust policy file (TOML with a trust table) that decides whether "
-                                            "a verified signature is enough; use with --key or --ca."),
+                                            "a verified signature is enough; use with --key or --ca. Default: "
+                                            "the trust table of the project configuration, if it has one."),
+    config_path: Path | None = typer.Option(None, "--config",
+                                            help="mlwarden.toml or pyproject.toml whose trust table is the "
+                                                 "policy when --policy is not given (default: discovered from "
+                                                 "the current folder)."),
     output_format: OutputFormat = typer.Option(OutputFormat.terminal, "--format", "-f", help="Report format."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write the report to FILE (atomically)."),
+    registry_path: Path | None = typer.Option(None, "--registry", metavar="PATH", help=REGISTRY_HELP,
+                                              show_default=False),
+    no_registry: bool = typer.Option(False, "--no-registry",
+                                     help="Neither record the verification nor read signing times from the "
+                                          "registry (a policy's max_signature_age_days then needs a time from "
+                                          "the signature itself)."),
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Hashing threads (default: CPU cores)."),
 ) -> int:
+    import mlwarden
     from mlwarden.core.errors import UsageError
     from mlwarden.core.policy import write_atomic
     from mlwarden.integrity import certificates, keys
-    from mlwarden.integrity.verify import verdict_findings, verify_model
     from mlwarden.render import render
 
     if key is None and not ca:
         hint = " (the trust policy names trusted signers, not their keys)" if policy is not None else ""
         raise UsageError(f"give the signer's public key (--key PUBLIC.pem) or CA root (--ca ROOT.pem){hint}")
+    if policy is not None and config_path is not None:
+        raise UsageError("--policy and --config both name a trust policy; give one")
+    registry = _registry(registry_path, no_registry)
     public_key = keys.load_public_key(key) if key is not None else None
     roots = [root for path in ca or () for root in certificates.load_certificates(path)]
-    trust = None
-    if policy is not None:
-        from mlwarden.integrity.policy import load_trust_policy
-
-        trust = load_trust_policy(policy)  # before hashing: a broken policy file is a usage error, fail fast
+    trust, policy_source = _trust_policy(policy, config_path, model)  # before hashing: a broken policy fails fast
+    if policy_source is not None:
+        typer.echo(f"mlwarden: trust policy: {policy_source}", err=True)
     started = datetime.now(UTC)
-    verdict = verify_model(model, signature=signature, public_key=public_key, ca_roots=roots, workers=jobs)
-    findings = verdict_findings(verdict)
-    allowed = verdict.verified
-    scanners = ["signature"]
-    if trust is not None:
-        from mlwarden.integrity.policy import evaluate
-
-        decision = evaluate(trust, [verdict], model=model)
-        allowed = decision.allowed
-        if allowed:  # what the policy accepted stays visible, below the gate
-            findings = [_below_gate(f) for f in findings]
-        findings.extend(decision.findings)
-        scanners.append("trust")
-
-    report = _report(model, verdict, findings, started, scanners)
+    result = mlwarden.verify(model, signature=signature, public_key=public_key, ca_roots=roots, policy=trust,
+                             registry=registry, workers=jobs)
+    scanners = ["signature", *(["trust"] if trust is not None else []),
+                *(["provenance"] if result.provenance is not None else [])]
+    report = _report(model, result.verdict, list(result.findings), started, scanners)
     fmt = output_format.value
     if output is None:
         text = render(report, fmt, color=None if fmt == "terminal" else False)
@@ -196,8 +226,10 @@ def verify(
     else:
         write_atomic(output, render(report, fmt, color=False))
         typer.echo(f"mlwarden: {fmt} report written to {output}", err=True)
-    typer.echo(_summary(verdict, allowed, trust is not None), err=True)
-    return 0 if allowed else 1
+    if registry is not None:
+        _record(registry, result.record, "verification")
+    typer.echo(_summary(result, trust is not None), err=True)
+    return 0 if result.allowed else 1
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
@@ -237,10 +269,56 @@ def _load_signing_key(path: Path, passphrase_env: str | None) -> PrivateKey:
     return keys.load_private_key(path)
 
 
-def _below_gate(finding: Finding) -> Finding:
-    from mlwarden.core.findings import Severity
+def _registry(path: Path | None, disabled: bool) -> SigningRegistry | None:
+    from mlwarden.core.errors import UsageError
+    from mlwarden.integrity.registry import SigningRegistry
 
-    return finding.with_severity(Severity.LOW) if finding.severity.rank > Severity.LOW.rank else finding
+    if disabled:
+        if path is not None:
+            raise UsageError("--registry and --no-registry contradict each other; give one")
+        return None
+    return SigningRegistry(path)
+
+
+def _record(registry: SigningRegistry, record: Callable[[SigningRegistry], RegistryEntry], what: str) -> None:
+    """Append to the registry; a registry that cannot be written is a warning, never a changed exit status (the
+    signature was written, the verdict given)."""
+    from mlwarden.core.errors import MlwardenError
+
+    try:
+        entry = record(registry)
+    except MlwardenError as exc:
+        message = " ".join(str(exc).split())
+        typer.echo(f"mlwarden: warning: the {what} was not recorded in the signing registry: {message}", err=True)
+        return
+    if what == "signing":
+        typer.echo(f"mlwarden: recorded as entry {entry.seq} of the signing registry {registry.path}", err=True)
+
+
+def _trust_policy(policy: Path | None, config_path: Path | None, model: Path
+                  ) -> tuple[TrustPolicy | None, str | None]:
+    """The policy to apply and a line saying where it came from: --policy, else the configuration's [trust]."""
+    from mlwarden.core.errors import ConfigError
+    from mlwarden.core.policy import load_config
+    from mlwarden.integrity.policy import load_trust_policy
+
+    if policy is not None:
+        return load_trust_policy(policy), f"{policy} (--policy)"
+    config = load_config(config_path)
+    trust = config.trust_policy()
+    source = config.source
+    if trust is None or source is None:
+        if config_path is not None:
+            raise ConfigError(f"{config_path} has no [trust] table, so it names no trust policy; add one or give "
+                              "--policy")
+        return None, None
+    if config_path is None and model.is_dir() and source.is_relative_to(model.resolve()):
+        # A model must not bring its own policy: an ignore_paths or allow_unsigned_files written by whoever
+        # altered the model would wave the alteration through.
+        raise ConfigError(f"the trust policy would come from {source}, inside the model being verified: run from "
+                          "the project folder, or name the policy with --policy or --config")
+    table = "[tool.mlwarden.trust]" if source.name == "pyproject.toml" else "[trust]"
+    return trust, f"{table} of {source}"
 
 
 def _report(model: Path, verdict: SignatureVerdict, findings: list[Finding], started: datetime,
@@ -262,9 +340,10 @@ def _report(model: Path, verdict: SignatureVerdict, findings: list[Finding], sta
                   stats=stats, started_at=started.strftime("%Y-%m-%dT%H:%M:%SZ"), scanners=scanners)
 
 
-def _summary(verdict: SignatureVerdict, allowed: bool, with_policy: bool) -> str:
+def _summary(result: Verification, with_policy: bool) -> str:
     from mlwarden.render import printable
 
+    verdict = result.verdict
     signer = verdict.signer
     who = ""
     if signer is not None:
@@ -280,6 +359,9 @@ def _summary(verdict: SignatureVerdict, allowed: bool, with_policy: bool) -> str
         if verdict.problems:
             parts.append(f"{len(verdict.problems)} problem{'s' if len(verdict.problems) != 1 else ''}")
         state = "NOT VERIFIED (" + ", ".join(parts or ["signature invalid"]) + ")"
-    if with_policy:
-        state += "; trust policy: " + ("allowed" if allowed else "denied")
-    return f"mlwarden: {verdict.model_path}: {state}{who}"
+    judged = ""
+    if with_policy and result.decision is not None:
+        judged += "; trust policy: " + ("allowed" if result.decision.allowed else "denied")
+    if result.provenance is not None:
+        judged += "; provenance: " + ("bound to the signed model" if result.provenance.ok else "INVALID")
+    return f"mlwarden: {verdict.model_path}: {state}{who}{judged}"
