@@ -134,3 +134,34 @@ def test_torch_checkpoints_load_with_weights_only(tmp_path: Path, signer):
     sign_model(model, key=key)
     state = mlwarden.load(model, public_key=public)  # framework guessed from the content: a torch zip
     assert state["w"].sum().item() == 3.0
+
+
+def test_a_file_inside_a_signed_folder_loads_with_signed_root(tmp_path: Path, signer):
+    key, public = signer
+    folder = tmp_path / "bert"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "weights.pkl").write_bytes(pickle.dumps({"w": 1}))
+    sign_model(folder, key=key)
+    assert mlwarden.load(folder / "weights.pkl", framework="pickle", signed_root=folder, public_key=public) == {"w": 1}
+    (folder / "config.json").write_text('{"auto_map": {}}')  # any change in the signed folder refuses
+    with pytest.raises(ModelRefusedError):
+        mlwarden.load(folder / "weights.pkl", framework="pickle", signed_root=folder, public_key=public)
+    with pytest.raises(UsageError):
+        mlwarden.load(tmp_path / "elsewhere.pkl", framework="pickle", signed_root=folder, public_key=public)
+
+
+@pytest.mark.parametrize("shard_size", [None, 7])
+@pytest.mark.parametrize("hash_type", ["sha256", "blake2b", "blake3"])
+def test_the_loaded_bytes_must_be_the_signed_bytes(tmp_path: Path, hash_type: str, shard_size: int | None):
+    from mlwarden.integrity.hashing import bytes_match_manifest, hash_model
+    from mlwarden.integrity.model import HashSettings
+
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"0123456789abcdefghij")
+    settings = HashSettings(method="shards" if shard_size else "files", hash_type=hash_type, shard_size=shard_size)
+    manifest = hash_model(model, settings)
+    assert bytes_match_manifest(model.read_bytes(), manifest, ".")
+    assert not bytes_match_manifest(b"0123456789abcdefghiJ", manifest, ".")  # swapped after verification
+    assert not bytes_match_manifest(b"0123456789abcdefghij!", manifest, ".")  # grown
+    assert not bytes_match_manifest(model.read_bytes(), manifest, "other")

@@ -189,6 +189,7 @@ def load(
     ca_roots: Sequence[Any] = (),
     policy: Any = None,
     identities: Sequence[Any] = (),
+    registry: Any = None,
     allow_unsigned_model: bool = False,
     gate: ScanGate = DEFAULT_GATE,
     **options: Any,
@@ -200,15 +201,27 @@ def load(
     ``public_key`` (a key object or a PEM path) or ``ca_roots`` (certificates or PEM paths) verify it; ``policy``
     (a ``TrustPolicy`` or a policy file) then decides whether the signer, algorithm, age and any unsigned files
     are acceptable. ``identities`` open an encrypted file (``mlwarden.crypto.recipients``: key file, passphrase,
-    X25519 or hybrid identity); it is decrypted in memory. ``allow_unsigned_model=True`` skips the signature
+    X25519 or hybrid identity); it is decrypted in memory. ``registry`` (a ``SigningRegistry`` or its file)
+    supplies signing times for a policy's maximum age. ``allow_unsigned_model=True`` skips the signature
     (the scan still runs). ``options`` go to the framework loader; its safety options cannot be overridden.
     Raises ``ModelRefusedError`` naming the failed check.
     """
     target = Path(path)
+    root = Path(signed_root) if signed_root is not None else target
+    manifest = None
     if not allow_unsigned_model:
-        _check_signature(target, Path(signed_root) if signed_root is not None else target,
-                         Path(signature) if signature is not None else None, public_key, ca_roots, policy)
-    data = _plaintext(target, identities)
+        name = _signed_name(target, root)
+        manifest = _check_signature(target, root, Path(signature) if signature is not None else None, public_key,
+                                    ca_roots, policy, registry)
+    stored = read_bounded(target)
+    if manifest is not None:
+        from mlwarden.integrity.hashing import bytes_match_manifest
+
+        # The bytes about to be loaded are the ones that were signed: a file swapped after verification fails.
+        if not bytes_match_manifest(stored, manifest, name):
+            raise ModelRefusedError(target, "signature", "the file changed after its signature was verified, or "
+                                    "the signature does not cover it")
+    data = _plaintext(target, stored, identities)
     refuse_if_unsafe(target, scan_bytes(data, name=str(target), gate=gate), gate)
     chosen = framework or guess_framework(data, target.name)
     if chosen not in LOADERS:
@@ -217,59 +230,61 @@ def load(
 
 
 def _check_signature(target: Path, root: Path, signature: Path | None, public_key: Any, ca_roots: Sequence[Any],
-                     policy: Any) -> None:
-    from mlwarden.integrity import keys
-    from mlwarden.integrity.sign import default_signature_path
-    from mlwarden.integrity.verify import verdict_findings, verify_model
+                     policy: Any, registry: Any) -> Any:
+    """Verify (signature, trust policy, provenance) through the same workflow as ``mlwarden verify``; return the
+    signed manifest. Raises ModelRefusedError."""
+    from mlwarden.integrity.workflow import verify
 
     if public_key is None and not ca_roots:
         raise UsageError("guarded loading verifies the signature: give public_key= or ca_roots= (or, knowingly, "
                          "allow_unsigned_model=True)")
+    if signature is not None and not signature.is_file():
+        raise ModelRefusedError(target, "signature", f"no signature at {signature}")
+    from mlwarden.integrity.sign import default_signature_path
+
     sig = signature if signature is not None else default_signature_path(root)
     if not sig.is_file():
         raise ModelRefusedError(target, "signature", f"no signature at {sig}; sign the model with 'mlwarden sign' "
                                 "or pass signature=")
-    if isinstance(public_key, (str, os.PathLike)):
-        public_key = keys.load_public_key(Path(public_key))
-    roots = [_certificate(c) for c in ca_roots]
-    verdict = verify_model(root, signature=sig, public_key=public_key, ca_roots=roots)
-    if policy is not None:
-        from mlwarden.integrity.policy import TrustPolicy, evaluate, load_trust_policy
-
-        trust = policy if isinstance(policy, TrustPolicy) else load_trust_policy(Path(policy))
-        decision = evaluate(trust, [verdict], model=root)
-        if not decision.allowed:
-            raise ModelRefusedError(target, "policy", "; ".join(decision.reasons) or "denied by the trust policy",
-                                    decision.findings)
-    elif not verdict.verified:
-        findings = verdict_findings(verdict)
-        reason = "; ".join([*verdict.problems, *(f"{d.kind} {d.path}" for d in verdict.differences)])
-        raise ModelRefusedError(target, "signature", reason or "the signature does not verify", findings)
+    outcome = verify(root, signature=sig, public_key=public_key, ca_roots=ca_roots, policy=policy,
+                     registry=registry)
+    if not outcome.allowed:
+        denied_by_policy = outcome.decision is not None and outcome.verdict.verified
+        reasons = ([*outcome.decision.reasons] if denied_by_policy and outcome.decision is not None else
+                   [*outcome.problems, *(f"{d.kind} {d.path}" for d in outcome.differences)])
+        raise ModelRefusedError(target, "policy" if denied_by_policy else "signature",
+                                "; ".join(reasons) or "the signature does not verify", outcome.findings)
+    return outcome.verdict.manifest
 
 
-def _certificate(value: Any) -> Any:
-    if isinstance(value, (str, os.PathLike)):
-        from cryptography import x509
+def _signed_name(target: Path, root: Path) -> str:
+    """How the manifest names ``target``: ``"."`` when the model is the file itself (as OMS does)."""
+    if target.resolve() == root.resolve():
+        return "."
+    try:
+        return target.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise UsageError(f"{target} is not inside the signed model {root}; give signed_root= the folder the "
+                         "signature covers") from None
 
-        try:
-            return x509.load_pem_x509_certificate(Path(value).read_bytes())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read CA certificate {value}: {exc}; give a PEM certificate") from None
-    return value
 
+def _plaintext(target: Path, stored: bytes, identities: Sequence[Any]) -> bytes:
+    """The model's bytes: ``stored`` itself, or its decryption (in memory, from the same verified bytes)."""
+    import tempfile
 
-def _plaintext(target: Path, identities: Sequence[Any]) -> bytes:
-    from mlwarden.crypto.files import decrypt_to_memory, is_encrypted
-    from mlwarden.crypto.stream import DecryptionError
+    from mlwarden.crypto.files import decrypt_to_memory
+    from mlwarden.crypto.stream import MAGIC, DecryptionError
 
-    if not target.exists():
-        raise InputError(f"model {target} does not exist; check the path")
-    if not is_encrypted(target):
-        return read_bounded(target)
+    if not stored.startswith(MAGIC):
+        return stored
     if not identities:
         raise ModelRefusedError(target, "decryption", "the file is encrypted; pass identities= (a key file, "
                                 "passphrase or private key that opens it)")
-    try:
-        return decrypt_to_memory(target, identities=identities, max_bytes=MAX_IN_MEMORY_BYTES)
-    except DecryptionError as exc:
-        raise ModelRefusedError(target, "decryption", str(exc)) from None
+    # decrypt_to_memory reads a path; the verified bytes go to a private temporary file (ciphertext only).
+    with tempfile.TemporaryDirectory(prefix="mlwarden-load-") as folder:
+        copy = Path(folder) / "model.mlwenc"
+        copy.write_bytes(stored)
+        try:
+            return decrypt_to_memory(copy, identities=identities, max_bytes=MAX_IN_MEMORY_BYTES)
+        except DecryptionError as exc:
+            raise ModelRefusedError(target, "decryption", str(exc).replace(str(copy), str(target))) from None

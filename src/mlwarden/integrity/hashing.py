@@ -1002,3 +1002,34 @@ def _modified_detail(signed: Any, actual: Any, method: SerializationMethod) -> s
     shown = ", ".join(f"{start}:{end}" for start, end in differing[:5])
     more = f" and {len(differing) - 5} more" if len(differing) > 5 else ""
     return f"byte range(s) {shown}{more} differ"
+
+
+def digest_bytes(data: bytes | memoryview, hash_type: str) -> str:
+    """The hex digest of in-memory bytes with one of the signature's hash algorithms."""
+    hasher = _algorithm(hash_type).new()
+    hasher.update(memoryview(data))
+    return hasher.hexdigest()
+
+
+def bytes_match_manifest(data: bytes, manifest: Manifest, name: str) -> bool:
+    """Whether ``data`` is exactly what ``manifest`` signed for the resource ``name`` (a file name as the
+    manifest names it: ``"."`` for a single-file model): for the guarded loader, which verifies a file on disk
+    and then loads the bytes it read, so a file swapped in between is caught."""
+    settings = manifest.settings
+    if settings.method == "files":
+        signed = [r for r in manifest.resources if r.name == name]
+        return len(signed) == 1 and digest_bytes(data, settings.hash_type) == signed[0].digest
+    shards = []
+    for resource in manifest.resources:
+        parts = split_shard_name(resource.name)
+        if parts is not None and parts[0] == name:
+            shards.append((parts[1], parts[2], resource.digest))
+    shards.sort()
+    covered = 0
+    for start, end, digest in shards:
+        if start != covered or end > len(data):
+            return False
+        if digest_bytes(memoryview(data)[start:end], settings.hash_type) != digest:
+            return False
+        covered = end
+    return covered == len(data) and (bool(shards) or not data)
