@@ -333,3 +333,49 @@ def test_public_api_surface_and_lazy_imports():
             "'mlwarden.integrity.verify', 'cryptography', 'mlwarden.scanning'))]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_two_of_two_signers_through_the_cli(tmp_path, capsys, model):
+    """k of n: two signers sign the same model into two signature files; a 2-of-2 policy needs both."""
+    signers = []
+    for name in ("alice", "bob"):
+        code, fingerprint, err = invoke(capsys, "keygen", tmp_path / f"{name}.pem")
+        assert code == 0, err
+        signature = tmp_path / f"{name}.sig"
+        code, _, err = invoke(capsys, "sign", model, "--key", tmp_path / f"{name}.pem", "--output", signature,
+                              "--no-registry")
+        assert code == 0, err
+        signers.append((tmp_path / f"{name}.pub", signature, fingerprint.strip()))
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[trust]\nrequired_signatures = 2\ntrusted_keys = [" +
+                      ", ".join(f'"{fp}"' for _, _, fp in signers) + "]\n")
+    both = []
+    for public, signature, _ in signers:
+        both += ["--signature", signature, "--key", public]
+    code, out, err = invoke(capsys, "verify", model, *both, "--policy", policy, "--no-registry", "-f", "json")
+    assert code == 0, err
+    (public, signature, _) = signers[0]
+    code, out, err = invoke(capsys, "verify", model, "--signature", signature, "--key", public, "--policy", policy,
+                            "--no-registry", "-f", "json")
+    assert code == 1
+    assert "MW-TRUST-003" in rule_ids(out)
+    # The keys are matched to the signatures: given in the other order, both still verify.
+    swapped = ["--signature", signers[0][1], "--signature", signers[1][1], "--key", signers[1][0], "--key",
+               signers[0][0]]
+    code, _, err = invoke(capsys, "verify", model, *swapped, "--policy", policy, "--no-registry")
+    assert code == 0, err
+
+
+def test_the_api_takes_several_signatures(tmp_path, model):
+    alice, bob = keys.generate_key("ecdsa-p256-sha256"), keys.generate_key("ed25519")
+    sig_a = mlwarden.sign(model, key=alice, output=tmp_path / "a.sig").signature
+    sig_b = mlwarden.sign(model, key=bob, output=tmp_path / "b.sig").signature
+    policy = TrustPolicy(trusted_keys=[keys.key_fingerprint(alice), keys.key_fingerprint(bob)],
+                         required_signatures=2)
+    result = mlwarden.verify(model, signature=[sig_a, sig_b],
+                             public_key=[keys.public_key_of(alice), keys.public_key_of(bob)], policy=policy)
+    assert result.allowed and len(result.verdicts) == 2
+    (model / "weights.bin").write_bytes(b"\x02" * 4096)
+    tampered = mlwarden.verify(model, signature=[sig_a, sig_b],
+                               public_key=[keys.public_key_of(alice), keys.public_key_of(bob)], policy=policy)
+    assert not tampered.allowed

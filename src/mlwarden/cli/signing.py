@@ -172,10 +172,12 @@ def sign(
 
 def verify(
     model: Path = typer.Argument(..., help="Model folder or file to verify.", show_default=False),
-    signature: Path | None = typer.Option(None, "--signature", "-s",
-                                          help="Signature file (default: MODEL/model.sig, or model.sig beside "
-                                               "a single file, where 'sign' writes it)."),
-    key: Path | None = typer.Option(None, "--key", "-k", help="Signer's public key (PEM)."),
+    signature: list[Path] | None = typer.Option(None, "--signature", "-s",
+                                                help="Signature file (default: MODEL/model.sig, or model.sig "
+                                                     "beside a single file, where 'sign' writes it); repeat it "
+                                                     "for several signers (k of n in the trust policy)."),
+    key: list[Path] | None = typer.Option(None, "--key", "-k",
+                                          help="Signer's public key (PEM); repeatable, one per signer."),
     ca: list[Path] | None = typer.Option(None, "--ca", metavar="PEM",
                                          help="Trusted CA root certificate(s), PEM (repeatable)."),
     policy: Path | None = typer.Option(None, "--policy",
@@ -202,20 +204,20 @@ def verify(
     from mlwarden.integrity import certificates, keys
     from mlwarden.render import render
 
-    if key is None and not ca:
+    if not key and not ca:
         hint = " (the trust policy names trusted signers, not their keys)" if policy is not None else ""
         raise UsageError(f"give the signer's public key (--key PUBLIC.pem) or CA root (--ca ROOT.pem){hint}")
     if policy is not None and config_path is not None:
         raise UsageError("--policy and --config both name a trust policy; give one")
     registry = _registry(registry_path, no_registry)
-    public_key = keys.load_public_key(key) if key is not None else None
+    public_keys = [keys.load_public_key(path) for path in key or ()]
     roots = [root for path in ca or () for root in certificates.load_certificates(path)]
     trust, policy_source = _trust_policy(policy, config_path, model)  # before hashing: a broken policy fails fast
     if policy_source is not None:
         typer.echo(f"mlwarden: trust policy: {policy_source}", err=True)
     started = datetime.now(UTC)
-    result = mlwarden.verify(model, signature=signature, public_key=public_key, ca_roots=roots, policy=trust,
-                             registry=registry, workers=jobs)
+    result = mlwarden.verify(model, signature=signature or None, public_key=public_keys, ca_roots=roots,
+                             policy=trust, registry=registry, workers=jobs)
     scanners = ["signature", *(["trust"] if trust is not None else []),
                 *(["provenance"] if result.provenance is not None else [])]
     report = _report(model, result.verdict, list(result.findings), started, scanners)

@@ -141,6 +141,8 @@ class Verification:
     findings: tuple[Finding, ...] = ()
     decision: PolicyDecision | None = None
     provenance: ProvenanceVerdict | None = None
+    # Every signature checked (k of n signers); ``verdict`` is the first that verified, else the first.
+    verdicts: tuple[SignatureVerdict, ...] = ()
 
     @property
     def verified(self) -> bool:
@@ -175,8 +177,8 @@ class Verification:
 def verify(
     model: _PathLike,
     *,
-    signature: _PathLike | None = None,
-    public_key: PublicKey | _PathLike | None = None,
+    signature: _PathLike | Sequence[_PathLike] | None = None,
+    public_key: PublicKey | _PathLike | Sequence[PublicKey | _PathLike] | None = None,
     ca_roots: Sequence[x509.Certificate | _PathLike] = (),
     policy: TrustPolicy | _PathLike | None = None,
     registry: SigningRegistry | _PathLike | None = None,
@@ -197,22 +199,29 @@ def verify(
     from mlwarden.integrity.policy import TrustPolicy, evaluate, load_trust_policy
     from mlwarden.integrity.provenance import provenance_findings, provenance_path_for, verify_provenance
     from mlwarden.integrity.sign import default_signature_path
-    from mlwarden.integrity.verify import verdict_findings, verify_model
+    from mlwarden.integrity.verify import verdict_findings
 
     root = Path(model)
-    signature_path = Path(signature) if signature is not None else default_signature_path(root)
-    key = keys.load_public_key(Path(public_key)) if isinstance(public_key, str | os.PathLike) else public_key
+    paths = [Path(p) for p in (signature if isinstance(signature, Sequence) and not isinstance(signature, str)
+                               else [signature] if signature is not None else [default_signature_path(root)])]
+    candidates = (public_key if isinstance(public_key, Sequence) and not isinstance(public_key, str)
+                  else [public_key] if public_key is not None else [])
+    loaded = [keys.load_public_key(Path(k)) if isinstance(k, str | os.PathLike) else k for k in candidates]
     roots = _certificates(ca_roots)
     # Before hashing: a broken policy file is a usage error and must fail fast.
     trust = policy if policy is None or isinstance(policy, TrustPolicy) else load_trust_policy(Path(policy))
     times = _registry(registry) if registry is not None else None
 
-    verdict = verify_model(root, signature=signature_path, public_key=key, ca_roots=roots, workers=workers)
-    findings = verdict_findings(verdict)
-    allowed = verdict.verified
+    # Several signatures (k of n signers): each is checked with the key it names, or, failing that, every key.
+    verdicts = [_verify_one(root, path, loaded, roots, workers) for path in paths]
+    verdict = next((v for v in verdicts if v.verified), verdicts[0])
+    key = _key_for(verdict, loaded)
+    signature_path = Path(verdict.signature_path)
+    findings = [finding for v in verdicts for finding in verdict_findings(v)]
+    allowed = all(v.verified for v in verdicts)
     decision = None
     if trust is not None:
-        decision = evaluate(trust, [verdict], model=root, signing_times=times)
+        decision = evaluate(trust, verdicts, model=root, signing_times=times)
         allowed = decision.allowed
         if allowed:  # what the policy accepted (an extension, an allowed unsigned file) stays visible, below the gate
             findings = [f.with_severity(Severity.LOW) if f.severity.rank > Severity.LOW.rank else f
@@ -226,7 +235,35 @@ def verify(
         findings.extend(provenance_findings(checked))
         allowed = allowed and checked.ok
     return Verification(verdict=verdict, allowed=allowed, findings=tuple(findings), decision=decision,
-                        provenance=checked)
+                        provenance=checked, verdicts=tuple(verdicts))
+
+
+def _verify_one(root: Path, signature: Path, public_keys: Sequence[PublicKey], roots: Sequence[x509.Certificate],
+                workers: int | None) -> SignatureVerdict:
+    """One signature file: with the key it names when several keys are given (a wrong key otherwise)."""
+    from mlwarden.integrity.verify import verify_model
+
+    if len(public_keys) <= 1:
+        return verify_model(root, signature=signature, public_key=public_keys[0] if public_keys else None,
+                            ca_roots=roots, workers=workers)
+    first = None
+    for key in public_keys:
+        verdict = verify_model(root, signature=signature, public_key=key, ca_roots=roots, workers=workers)
+        if verdict.signature_ok:
+            return verdict
+        first = first or verdict
+    assert first is not None
+    return first
+
+
+def _key_for(verdict: SignatureVerdict, public_keys: Sequence[PublicKey]) -> PublicKey | None:
+    from mlwarden.integrity import keys
+
+    if verdict.signer is not None:
+        for key in public_keys:
+            if keys.key_fingerprint(key) == verdict.signer.key_fingerprint:
+                return key
+    return public_keys[0] if public_keys else None
 
 
 # --- argument conversion (paths to keys, certificates and registries) -------------------------------------
