@@ -67,6 +67,13 @@ class SignerIdentity:
     not_before: str | None = None  # RFC 3339 UTC
     not_after: str | None = None
 
+    def describe(self) -> str:
+        """One line for people: method, fingerprint, algorithm, and the certificate's subject and issuer."""
+        text = f"{self.method} signer {self.key_fingerprint} ({self.algorithm})"
+        if self.subject is not None:
+            text += f", subject {self.subject}, issuer {self.issuer}"
+        return text
+
 
 @dataclass(frozen=True, slots=True)
 class SignatureVerdict:

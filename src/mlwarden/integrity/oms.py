@@ -343,7 +343,7 @@ def _load_json(data: bytes, what: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise BundleFormatError(f"the {what} is not UTF-8 JSON") from None
     try:
-        document = json.loads(text, object_pairs_hook=_no_duplicate_keys)
+        document = json.loads(text, object_pairs_hook=reject_duplicate_keys)
     except RecursionError:
         raise BundleFormatError(f"the {what} nests deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:  # JSONDecodeError, duplicate keys, integers past Python's digit limit
@@ -354,8 +354,9 @@ def _load_json(data: bytes, what: str) -> dict[str, Any]:
     return document
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Two "payload" keys would let two verifiers read two different bundles from one file.
+def reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for signed JSON: two "payload" (or "subject") keys would let two verifiers read two
+    different documents from one signed file."""
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:

@@ -599,13 +599,7 @@ def _scan_files(model: Path, relative: Sequence[str]) -> tuple[list[Finding], di
 
 
 def _signer_text(verdict: SignatureVerdict) -> str:
-    signer = verdict.signer
-    if signer is None:
-        return "unknown signer"
-    text = f"{signer.method} signer {signer.key_fingerprint} ({signer.algorithm})"
-    if signer.subject is not None:
-        text += f", subject {signer.subject}, issuer {signer.issuer}"
-    return text
+    return verdict.signer.describe() if verdict.signer is not None else "unknown signer"
 
 
 def _signer_data(verdict: SignatureVerdict) -> dict[str, Any]:

@@ -289,10 +289,4 @@ def _file_location(verdict: SignatureVerdict, name: str) -> str:
 
 
 def _signer_text(verdict: SignatureVerdict) -> str:
-    signer = verdict.signer
-    if signer is None:
-        return "signer unknown"
-    text = f"{signer.method} signer {signer.key_fingerprint} ({signer.algorithm})"
-    if signer.subject is not None:
-        text += f", subject {signer.subject}, issuer {signer.issuer}"
-    return text
+    return verdict.signer.describe() if verdict.signer is not None else "signer unknown"
