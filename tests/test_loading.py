@@ -165,3 +165,44 @@ def test_the_loaded_bytes_must_be_the_signed_bytes(tmp_path: Path, hash_type: st
     assert not bytes_match_manifest(b"0123456789abcdefghiJ", manifest, ".")  # swapped after verification
     assert not bytes_match_manifest(b"0123456789abcdefghij!", manifest, ".")  # grown
     assert not bytes_match_manifest(model.read_bytes(), manifest, "other")
+
+
+def test_every_framework_loader_gets_the_scanned_bytes(tmp_path: Path):
+    np = pytest.importorskip("numpy")
+    from safetensors.numpy import save as save_safetensors
+
+    array = np.arange(6, dtype=np.float32).reshape(2, 3)
+    npy = tmp_path / "a.npy"
+    np.save(npy, array)
+    assert (mlwarden.load(npy, allow_unsigned_model=True) == array).all()  # guessed: numpy, allow_pickle=False
+    st = tmp_path / "w.safetensors"
+    st.write_bytes(save_safetensors({"w": array}))
+    assert (mlwarden.load(st, allow_unsigned_model=True)["w"] == array).all()
+    joblib = pytest.importorskip("joblib")
+    jb = tmp_path / "m.joblib"
+    joblib.dump({"coef": [1, 2]}, jb)
+    assert mlwarden.load(jb, framework="joblib", allow_unsigned_model=True) == {"coef": [1, 2]}
+    onnx = pytest.importorskip("onnx")
+    graph = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["x"], ["y"])], "g",
+                                   [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+                                   [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])])
+    model = tmp_path / "m.onnx"
+    model.write_bytes(onnx.helper.make_model(graph).SerializeToString())
+    assert mlwarden.load(model, allow_unsigned_model=True).graph.node[0].op_type == "Identity"
+
+
+def test_an_object_array_is_refused_before_numpy_sees_it(tmp_path: Path):
+    from mlwarden.demo import npy_file
+
+    path = tmp_path / "objects.npy"
+    path.write_bytes(npy_file("|O", (1,), protocol0_payload("true")))
+    with pytest.raises(ModelRefusedError) as info:
+        mlwarden.load(path, allow_unsigned_model=True)
+    assert info.value.check == "scan"
+
+
+def test_a_plain_pickle_is_never_loaded_by_guesswork(tmp_path: Path):
+    path = tmp_path / "m.pkl"
+    path.write_bytes(pickle.dumps([1]))
+    with pytest.raises(UsageError, match="framework"):
+        mlwarden.load(path, allow_unsigned_model=True)
