@@ -14,6 +14,7 @@ from mlwarden import __version__
 from mlwarden.cli import crypt as crypt_cmd
 from mlwarden.cli import db as db_cmd
 from mlwarden.cli import demo as demo_cmd
+from mlwarden.cli import pii as pii_cmd
 from mlwarden.cli import registry as registry_cmd
 from mlwarden.cli import rules as rules_cmd
 from mlwarden.cli import sbom as sbom_cmd
@@ -59,6 +60,7 @@ app.command("demo", help="Write a small demo ML project with clean and poisoned 
                          "write an HTML report next to it.")(demo_cmd.demo)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(registry_cmd.app, name="registry")
+app.add_typer(pii_cmd.app, name="pii")
 
 
 def _fail(message: str) -> None:
