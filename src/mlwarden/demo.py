@@ -268,6 +268,20 @@ DEMO_ADVISORIES: tuple[dict[str, object], ...] = (
 )
 
 
+def demo_dataset() -> bytes:
+    """A small training table with personal data in it: made-up people, documentation e-mail domains, a
+    payment-card test number range; what a privacy review must find before the data trains anything."""
+    people = [("Maria", "Schmidt"), ("James", "Wilson"), ("Aiko", "Tanaka"), ("Carlos", "Garcia"),
+              ("Fatima", "Khan"), ("Liam", "O'Brien"), ("Sofia", "Rossi"), ("Noah", "Dubois")]
+    rows = ["customer_id,full_name,email,phone,card_number,review"]
+    cards = ["4111 1111 1111 1111", "5555 5555 5555 4444", "4012 8888 8888 1881", "3782 822463 10005"]
+    for index, (first, last) in enumerate(people):
+        rows.append(f"{1000 + index},{first} {last},{first.lower()}.{last.lower().replace(chr(39), '')}"
+                    f"@example.org,+44 20 7946 0{100 + index},{cards[index % len(cards)]},"
+                    f"great product would buy again")
+    return ("\n".join(rows) + "\n").encode()
+
+
 def demo_files() -> dict[str, bytes]:
     """Relative path -> content of every file of the demo project."""
     classifier = {"classes": ["cat", "dog"], "weights": [[0.25, -0.5], [0.75, 0.125]],
@@ -299,6 +313,7 @@ def demo_files() -> dict[str, bytes]:
         "requirements.txt": DEMO_REQUIREMENTS.encode(),
         "train.py": TRAIN_SCRIPT.encode(),
         "notebooks/explore.ipynb": demo_notebook(),
+        "data/customers.csv": demo_dataset(),
     }
 
 

@@ -25,6 +25,8 @@ EXPECTED = {
     "requirements.txt": "MW-DEP-001",
     "train.py": "MW-CODE-001",
     "notebooks/explore.ipynb": "MW-SECRET-002",
+    # The privacy half: a training table with names, e-mails, phones and card numbers.
+    "data/customers.csv": "MW-PII-002",
 }
 
 

@@ -63,7 +63,7 @@ def test_one_scan_runs_every_scanner_into_one_report(project: Path, db: Path):
     assert {"MW-DEP-001", "MW-DEP-002"} <= found["requirements.txt"]
     assert "MW-CODE-001" in found["train.py"]
     assert "MW-SECRET-002" in found["notebooks/explore.ipynb"]
-    assert report.scanners == ["code", "deps", "models", "notebooks", "secrets"]
+    assert report.scanners == ["code", "deps", "models", "notebooks", "pii", "secrets"]
     assert report.dependency_audit is not None and report.dependency_audit["vulnerable"] == 1
     assert report.dependency_audit["upgrades"][0]["package"] == "demo-pkg"
     assert report.dependency_audit["upgrades"][0]["target"] == "1.2.0"
@@ -306,3 +306,17 @@ def test_installed_environments_inside_the_project_are_not_its_code(tmp_path: Pa
     assert ("MW-CODE-001", "app.py") in where
     assert ("MW-CODE-001", "loader.py") not in where
     assert ("MW-PKL-001", "evil.pkl") in where  # a model hidden in an environment is still caught
+
+
+def test_datasets_in_a_project_are_scanned_for_personal_data(tmp_path: Path, db: Path):
+    (tmp_path / "data").mkdir()
+    rows = "\n".join(f"{i},user{i}@example.org,{100 + i}" for i in range(50))
+    (tmp_path / "data" / "users.csv").write_text("id,contact,score\n" + rows + "\n")
+    (tmp_path / "README.md").write_text("Write to maintainer@example.org\n")  # docs are not datasets
+    report = scan_paths([tmp_path], db_path=db, jobs=1)
+    pii = [f for f in report.findings if f.rule_id.startswith("MW-PII-")]
+    assert [(f.rule_id, f.location.table_column, (f.data or {}).get("entity")) for f in pii] == [
+        ("MW-PII-002", "contact", "EMAIL")]
+    assert all("user1@example.org" not in (f.evidence or "") + f.message for f in pii)
+    skipped = scan_paths([tmp_path], db_path=db, jobs=1, scanners=["models", "code"])
+    assert not [f for f in skipped.findings if f.rule_id.startswith("MW-PII-")]

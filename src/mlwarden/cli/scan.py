@@ -31,6 +31,7 @@ class ScannerName(StrEnum):
     code = "code"
     notebooks = "notebooks"
     secrets = "secrets"
+    pii = "pii"
 
 
 class Level(StrEnum):
@@ -75,7 +76,7 @@ def scan(
     selected = [s.value for s in only] if only else [s for s in config.model.scanners
                                                       if s not in {k.value for k in skip or ()}]
     if not selected:
-        raise UsageError("every scanner is skipped; leave at least one (models, deps, code, notebooks, secrets)")
+        raise UsageError("every scanner is skipped; leave at least one (models, deps, code, notebooks, secrets, pii)")
     paths = list(paths or [])
     if not paths and not environment and python is None:
         raise UsageError("missing paths: name at least one file or folder to scan (or use --environment or "

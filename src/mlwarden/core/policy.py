@@ -12,7 +12,7 @@ Configuration comes from ``mlwarden.toml`` (top-level keys) or ``[tool.mlwarden]
     reason = "vetted by the ML platform team, 2026-10"
     [severity]
     "MW-HF-002" = "low"
-    scanners = ["models", "deps", "code", "notebooks", "secrets"]   # which scanners run (default: all)
+    scanners = ["models", "deps", "code", "notebooks", "secrets", "pii"]   # which scanners run (default: all)
     advisory_max_age_days = 30            # warn (MW-DEP-006) when the advisory database is older
     [trust]                               # who may sign the models loaded and served (docs/signing.md)
     trusted_keys = ["<sha256 fingerprint of the signer's public key>"]
@@ -43,7 +43,7 @@ from mlwarden.core.rules import CATALOGUE
 
 BASELINE_SCHEMA = "mlwarden-baseline/1"
 # The scanners of one ``mlwarden scan`` run, selectable with --only / --skip and the ``scanners`` key.
-SCANNERS: tuple[str, ...] = ("models", "deps", "code", "notebooks", "secrets")
+SCANNERS: tuple[str, ...] = ("models", "deps", "code", "notebooks", "secrets", "pii")
 CONFIG_FILE = "mlwarden.toml"
 
 

@@ -31,8 +31,8 @@ class ScanOptions:
     limits: Limits = DEFAULT_LIMITS
     # Extra callables the user vouches for, as "module.qualname" or "module.*" (from the configuration).
     trusted_callables: frozenset[str] = frozenset()
-    # Which scanners run (see mlwarden.core.policy.SCANNERS): models, deps, code, notebooks, secrets.
-    scanners: frozenset[str] = frozenset({"models", "deps", "code", "notebooks", "secrets"})
+    # Which scanners run (see mlwarden.core.policy.SCANNERS): models, deps, code, notebooks, secrets, pii.
+    scanners: frozenset[str] = frozenset({"models", "deps", "code", "notebooks", "secrets", "pii"})
 
 
 @dataclass(slots=True)

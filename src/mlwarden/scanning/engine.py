@@ -136,11 +136,37 @@ def scan_file(task: FileTask, options: ScanOptions) -> FileResult:
                     scan_stream(stream, ctx, format_hint=fmt)
             if fmt in _TEXTUAL and len(scanners) > ("models" in scanners) and not task.in_environment:
                 kinds, dependencies = _scan_text(stream, task, ctx, options)
+        if "pii" in scanners and not task.in_environment and _is_dataset(task.path):
+            kinds = kinds | {"pii"}
+            ctx.findings.extend(_scan_dataset(task))
     except OSError as exc:
         ctx.findings.append(make_finding(
             "MW-SCAN-001", Location(task.display), f"cannot read file: {exc.strerror or exc}",
             evidence=type(exc).__name__, scanner="engine"))
     return FileResult(task.display, ctx.size, fmt, tuple(ctx.findings), kinds, dependencies)
+
+
+# Files a project scan reads as datasets for personal data. Text and JSON in general are left to
+# 'mlwarden pii scan', which takes them when asked: in a code repository they are mostly docs and configs.
+_DATASET_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".parquet")
+
+
+def _is_dataset(path: str) -> bool:
+    return path.lower().endswith(_DATASET_SUFFIXES)
+
+
+def _scan_dataset(task: FileTask) -> list[Finding]:
+    from mlwarden.core.errors import MissingExtraError
+    from mlwarden.privacy.files import scan_pii_file
+
+    try:
+        return scan_pii_file(Path(task.path), display=task.display)
+    except MissingExtraError as exc:
+        return [make_finding("MW-PII-003", Location(task.display), f"not scanned for personal data: {exc}",
+                             evidence="missing extra", scanner="pii")]
+    except Exception as exc:  # noqa: BLE001 - fail closed for this file only
+        return [make_finding("MW-SCAN-002", Location(task.display), f"personal-data scan failed: "
+                             f"{type(exc).__name__}: {exc}", evidence=type(exc).__name__, scanner="pii")]
 
 
 def _scan_text(stream: BinaryIO, task: FileTask, ctx: ScanContext, options: ScanOptions
