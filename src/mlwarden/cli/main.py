@@ -11,6 +11,7 @@ import sys
 import typer
 
 from mlwarden import __version__
+from mlwarden.cli import anonymize as anonymize_cmd
 from mlwarden.cli import crypt as crypt_cmd
 from mlwarden.cli import db as db_cmd
 from mlwarden.cli import demo as demo_cmd
@@ -56,6 +57,8 @@ app.command("encrypt", help=crypt_cmd.ENCRYPT_HELP)(crypt_cmd.encrypt)
 app.command("decrypt", help=crypt_cmd.DECRYPT_HELP)(crypt_cmd.decrypt)
 app.command("rekey", help=crypt_cmd.REKEY_HELP)(crypt_cmd.rekey)
 app.command("enc-keygen", help=crypt_cmd.KEYGEN_HELP)(crypt_cmd.enc_keygen)
+app.command("anonymize", help=anonymize_cmd.ANONYMIZE_HELP)(anonymize_cmd.anonymize)
+app.command("reidentify", help=anonymize_cmd.REIDENTIFY_HELP)(anonymize_cmd.reidentify)
 app.command("demo", help="Write a small demo ML project with clean and poisoned models, scan it, and "
                          "write an HTML report next to it.")(demo_cmd.demo)
 app.add_typer(db_cmd.app, name="db")
