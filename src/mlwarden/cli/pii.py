@@ -103,3 +103,12 @@ def parse_entities(text: str | None) -> frozenset[str] | None:
         raise UsageError(f"unknown entity label(s) {', '.join(unknown) or '(none given)'} in --entities: use "
                          f"{', '.join(ENTITIES)}")
     return frozenset(labels)
+
+
+def _register_risk() -> None:
+    from mlwarden.cli import risk as risk_cmd
+
+    app.command("risk", help=risk_cmd.HELP)(risk_cmd.risk)
+
+
+_register_risk()

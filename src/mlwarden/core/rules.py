@@ -19,6 +19,7 @@ from mlwarden.core.rules_code import CODE_RULES
 from mlwarden.core.rules_deps import DEPENDENCY_RULES
 from mlwarden.core.rules_integrity import INTEGRITY_RULES
 from mlwarden.core.rules_privacy import PRIVACY_RULES
+from mlwarden.core.rules_risk import RISK_RULES
 from mlwarden.core.rules_secrets import SECRET_RULES
 from mlwarden.core.rules_trust import TRUST_RULES
 
@@ -160,7 +161,8 @@ _ARTIFACT_RULES: tuple[Rule, ...] = (
 
 # Supply-chain rules live in their own modules (one per area) so each area's table stays readable.
 _RULES: tuple[Rule, ...] = (*_ARTIFACT_RULES, *DEPENDENCY_RULES, *CODE_RULES, *SECRET_RULES, *INTEGRITY_RULES,
-                           *TRUST_RULES, *PRIVACY_RULES)
+                           *TRUST_RULES, *PRIVACY_RULES,
+                           *RISK_RULES)
 
 CATALOGUE: dict[str, Rule] = {rule.rule_id: rule for rule in _RULES}
 
