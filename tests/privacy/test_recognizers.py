@@ -251,3 +251,17 @@ def test_random_text_never_raises_and_spans_are_sane(text: str) -> None:
             assert 0 <= hit.start < hit.end <= len(text)
             assert 0.0 <= hit.confidence <= 1.0
             assert hit.entity in recognizer.entities
+
+
+def test_no_aadhaar_inside_a_card_number_and_spanish_versions_are_not_ips():
+    from mlwarden.privacy.text import analyze_text
+
+    card = "Karte 4111 1111 1111 1111 hinterlegt"
+    assert [h.entity for h in analyze_text(card)] == ["CREDIT_CARD"]
+    # a valid Aadhaar on its own (Verhoeff check digit) is still found with its label
+    from mlwarden.privacy.validators import aadhaar_valid
+
+    number = next(f"2345 6789 01{a}{b}" for a in "0123456789" for b in "0123456789"
+                  if aadhaar_valid(f"2345 6789 01{a}{b}"))
+    assert "IN_AADHAAR" in [h.entity for h in analyze_text(f"Aadhaar: {number}")]
+    assert not [h for h in analyze_text("Instalada la versión 10.2.3.4 ayer") if h.entity == "IP_ADDRESS"]

@@ -96,7 +96,9 @@ _AADHAAR_WORDS = _words("aadhaar", "aadhar", "adhaar", "uid", "uidai", "आध�
 _IP_WORDS = _words("ip", "ip address", "ipv4", "ipv6", "client", "remote", "remote_addr", "x-forwarded-for",
                    "host", "from", "src", "source", "login", "address")
 _VERSION_WORDS = _words("version", "ver", "ver.", "v", "build", "release", "rev", "revision", "firmware",
-                        "kernel", "update", "patch", "oid")
+                        "kernel", "update", "patch", "oid",
+                        # the same word in the other corpus languages (Spanish, Portuguese, Italian, Dutch, French)
+                        "versión", "versão", "versione", "versie", "révision", "revisión")
 
 
 def context_window(text: str, start: int, end: int = -1, *, before: int = CONTEXT_CHARS, after: int = 0) -> str:
@@ -476,7 +478,8 @@ class AadhaarRecognizer:
 
     name = "in_aadhaar"
     entities = ("IN_AADHAAR",)
-    _pattern = re.compile(r"(?<![\w.-])[2-9]\d{3}([ -]?)\d{4}\1\d{4}(?![\w]|[.-]\d)")
+    # Not three groups cut out of a longer run of groups (a 4-4-4-4 card number): no digit group may touch it.
+    _pattern = re.compile(r"(?<![\w.-])(?<!\d[ -])[2-9]\d{3}([ -]?)\d{4}\1\d{4}(?![\w]|[.-]\d|[ -]\d)")
 
     def find(self, text: str) -> Iterator[PiiHit]:
         if _HAS_DIGIT.search(text) is None:
