@@ -364,3 +364,27 @@ def sign_and_tamper(target: Path) -> list[Finding]:
     findings = verdict_findings(verify_model(original, signature=signature, public_key=public))
     findings += verdict_findings(verify_model(copy, signature=copy / signature.name, public_key=public))
     return findings
+
+
+# --- the privacy half: an anonymized copy of the demo dataset -----------------------------------------------
+
+DEMO_DATASET = "data/customers.csv"
+ANONYMIZED_DATASET = "data/customers.anonymized.csv"
+
+
+def anonymize_demo_dataset(target: Path) -> Path:
+    """Write an anonymized copy of the demo dataset beside it: e-mails become keyed tokens (joins still work),
+    names a type tag, phones are redacted, card numbers keep their last 4 digits. The key is made up for the
+    demo and kept in memory only."""
+    from mlwarden.crypto.recipients import SymmetricKey
+    from mlwarden.privacy.anonymize import AnonymizePolicy, OperatorSpec, anonymize_file
+
+    policy = AnonymizePolicy(entities={
+        "EMAIL": OperatorSpec(operator="hash"),
+        "PERSON": OperatorSpec(operator="tag"),
+        "PHONE": OperatorSpec(operator="redact"),
+        "CREDIT_CARD": OperatorSpec(operator="mask", keep_last=4),
+    })
+    output = target / ANONYMIZED_DATASET
+    anonymize_file(target / DEMO_DATASET, output, policy, key=SymmetricKey.generate())
+    return output

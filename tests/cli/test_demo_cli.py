@@ -88,3 +88,16 @@ def test_demo_signs_its_clean_model_and_catches_the_tampered_copy(tmp_path):
     tampered = {(f.rule_id, f.location.path.rsplit("/", 1)[-1]) for f in findings}
     assert ("MW-SIG-001", "pytorch_model.bin") in tampered
     assert not list(tmp_path.glob("**/*.pem"))  # the private key never touches the disk
+
+
+def test_demo_writes_an_anonymized_copy_that_scans_clean(tmp_path):
+    from mlwarden.demo import ANONYMIZED_DATASET, DEMO_DATASET, anonymize_demo_dataset, write_demo_project
+    from mlwarden.privacy.files import scan_pii_file
+
+    write_demo_project(tmp_path)
+    assert scan_pii_file(tmp_path / DEMO_DATASET)  # the original holds personal data
+    copy = anonymize_demo_dataset(tmp_path)
+    assert copy == tmp_path / ANONYMIZED_DATASET
+    assert scan_pii_file(copy) == []
+    text = copy.read_text()
+    assert "@example.org" not in text and "Schmidt" not in text and "**** **** **** 1111" in text

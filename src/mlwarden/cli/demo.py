@@ -17,9 +17,11 @@ def demo(
     from mlwarden.core.policy import Config, ConfigModel, write_atomic
     from mlwarden.demo import (
         DEMO_ADVISORIES,
+        DEMO_DATASET,
         DEMO_PUBLIC_KEY,
         SIGNED_MODEL,
         TAMPERED_COPY,
+        anonymize_demo_dataset,
         sign_and_tamper,
         write_demo_project,
     )
@@ -40,12 +42,14 @@ def demo(
         config = Config(ConfigModel(advisory_max_age_days=3650))
         report = scan_paths([target], config=config, jobs=jobs, db_path=db_path)
     report.findings.extend(verification)  # the signature check of the signed model and its tampered copy
+    anonymized = anonymize_demo_dataset(target)  # after the scan: the report shows the original's findings
     sys.stdout.write(render(report, "terminal", color=None))
     html_path = target / "mlwarden-report.html"
     write_atomic(html_path, render(report, "html", color=False))
     typer.echo(f"\nDemo project: {target}\nHTML report:  {html_path}\n"
                f"The dependency audit used {len(DEMO_ADVISORIES)} sample advisories; for the full database run "
                "'mlwarden db update' (online) or 'mlwarden db import PATH'.\n"
+               f"{DEMO_DATASET} holds personal data; its anonymized copy is {anonymized}\n"
                f"{SIGNED_MODEL} is signed; {TAMPERED_COPY} is a copy with a swapped checkpoint. Check them with:\n"
                f"  mlwarden verify {target / TAMPERED_COPY} --signature {target / TAMPERED_COPY / 'model.sig'} "
                f"--key {target / DEMO_PUBLIC_KEY}\n"
