@@ -472,16 +472,6 @@ _PHONE = re.compile(r"\+[1-9]\d{0,14}(?:[ \-](?:\(\d{1,6}\) ?)?\d{1,15}){0,6}", 
 _NANP_PHONE = re.compile(r"\(\d{3}\) ?\d{3}-\d{4}(?!\d)", re.ASCII)
 _CARD = re.compile(r"(?<![\d.,\-])(?:\d{13,19}|\d{4}(?P<sep>[ \-])\d{4}(?P=sep)\d{4}(?P=sep)\d{1,7}"
                    r"|3[47]\d{2}(?P<amex>[ \-])\d{6}(?P=amex)\d{5})(?![\d.,])", re.ASCII)
-# Brand prefixes and lengths: Visa 4 (13, 16, 19), Mastercard 51-55 and 2221-2720 (16), American Express 34/37
-# (15), Discover 6011/644-649/65 (16-19), JCB 3528-3589 (16-19), Diners 36/300-305 (14).
-_CARD_BRANDS: tuple[tuple[str, re.Pattern[str], frozenset[int]], ...] = (
-    ("Visa", re.compile(r"4"), frozenset({13, 16, 19})),
-    ("Mastercard", re.compile(r"5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)"), frozenset({16})),
-    ("American Express", re.compile(r"3[47]"), frozenset({15})),
-    ("Discover", re.compile(r"6(?:011|4[4-9]|5)"), frozenset({16, 17, 18, 19})),
-    ("JCB", re.compile(r"35(?:2[89]|[3-8]\d)"), frozenset({16, 17, 18, 19})),
-    ("Diners Club", re.compile(r"3(?:6|0[0-5])"), frozenset({14})),
-)
 _CARD_CONTEXT = re.compile(r"(?i)card|visa|mastercard|amex|american express|credit|\bcc_?(?:num|number)?\b|\bpan\b")
 # Test numbers the card schemes and payment providers publish for sandboxes: not anyone's card.
 _TEST_CARDS = frozenset({"4111111111111111", "4242424242424242", "4012888888881881", "4000056655665556",
@@ -490,23 +480,14 @@ _TEST_CARDS = frozenset({"4111111111111111", "4242424242424242", "40128888888818
                          "3566002020360505", "30569309025904", "38520000023237", "4000000000000002"})
 
 
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
 def _card_brand(digits: str) -> str | None:
-    if len(set(digits)) < 3 or digits in _TEST_CARDS or not _luhn_ok(digits):
+    # The personal-data engine's Luhn check and card ranges (mlwarden.privacy); published test cards are no one's.
+    from mlwarden.privacy.recognizers import card_brand
+    from mlwarden.privacy.validators import luhn_valid
+
+    if len(set(digits)) < 3 or digits in _TEST_CARDS or not luhn_valid(digits):
         return None
-    for brand, prefix, lengths in _CARD_BRANDS:
-        if len(digits) in lengths and prefix.match(digits):
-            return brand
-    return None
+    return card_brand(digits)
 
 
 def _emails(text: str) -> Iterator[tuple[int, int]]:
