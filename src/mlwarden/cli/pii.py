@@ -7,7 +7,6 @@ findings carry masked values only.
 
 from __future__ import annotations
 
-import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,13 +39,13 @@ def scan(
     fail_on: Level = typer.Option(Level.high, "--fail-on", help="Gate level."),
 ) -> int:
     from mlwarden import __version__
+    from mlwarden.cli.reporting import emit_report
     from mlwarden.core.errors import MissingExtraError
     from mlwarden.core.findings import Finding, Location, Severity
-    from mlwarden.core.policy import exit_code, write_atomic
+    from mlwarden.core.policy import exit_code
     from mlwarden.core.report import Report, ScanStats
     from mlwarden.core.rules import make_finding
     from mlwarden.privacy.files import DATA_SUFFIXES, scan_pii_file
-    from mlwarden.render import render
     from mlwarden.scanning.engine import collect_files
 
     selected = parse_entities(entities)
@@ -79,11 +78,8 @@ def scan(
                     started_at=started.isoformat().replace("+00:00", "Z"), scanners=["pii"])
     report.findings = report.sorted_findings()
     fmt = output_format.value
-    if output is None:
-        text = render(report, fmt, color=None if fmt == "terminal" else False)
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    else:
-        write_atomic(output, render(report, fmt, color=False))
+    emit_report(report, fmt, output)
+    if output is not None:
         verdict = "PASS" if report.passed else "FAIL"
         typer.echo(f"mlwarden: {len(report.findings)} personal-data findings in {stats.files_scanned} files; "
                    f"{fmt} report written to {output}; gate {verdict} (fail-on {fail_on.value})", err=True)

@@ -62,10 +62,10 @@ def scan(
                                        help="Also audit the packages of this interpreter or virtual environment."),
     db: Path | None = typer.Option(None, "--db", help="Advisory database (default: the mlwarden cache folder)."),
 ) -> int:
+    from mlwarden.cli.reporting import emit_report
     from mlwarden.core.errors import UsageError
     from mlwarden.core.findings import Severity
     from mlwarden.core.policy import baseline_document, exit_code, load_config, write_atomic
-    from mlwarden.render import render
     from mlwarden.scanning.engine import scan_paths
 
     config = load_config(config_path)
@@ -97,11 +97,8 @@ def scan(
         return 0
 
     fmt = output_format.value
-    if output is None:
-        text = render(report, fmt, color=None if fmt == "terminal" else False)
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    else:
-        write_atomic(output, render(report, fmt, color=False))
+    emit_report(report, fmt, output)
+    if output is not None:
         counts = ", ".join(f"{n} {sev}" for sev, n in report.counts().items() if n)
         verdict = "PASS" if report.passed else "FAIL"
         typer.echo(f"mlwarden: {len(report.findings)} findings ({counts or 'none'}) in "

@@ -199,10 +199,9 @@ def verify(
     jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Hashing threads (default: CPU cores)."),
 ) -> int:
     import mlwarden
+    from mlwarden.cli.reporting import emit_report
     from mlwarden.core.errors import UsageError
-    from mlwarden.core.policy import write_atomic
     from mlwarden.integrity import certificates, keys
-    from mlwarden.render import render
 
     if not key and not ca:
         hint = " (the trust policy names trusted signers, not their keys)" if policy is not None else ""
@@ -222,11 +221,8 @@ def verify(
                 *(["provenance"] if result.provenance is not None else [])]
     report = _report(model, result.verdict, list(result.findings), started, scanners)
     fmt = output_format.value
-    if output is None:
-        text = render(report, fmt, color=None if fmt == "terminal" else False)
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
-    else:
-        write_atomic(output, render(report, fmt, color=False))
+    emit_report(report, fmt, output)
+    if output is not None:
         typer.echo(f"mlwarden: {fmt} report written to {output}", err=True)
     if registry is not None:
         _record(registry, result.record, "verification")
