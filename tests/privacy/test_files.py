@@ -150,3 +150,33 @@ def test_random_bytes_never_raise(tmp_path_factory, data, name):
         return
     for finding in findings:
         assert finding.rule_id.startswith("MW-PII-")
+
+
+def test_hostile_data_files_give_a_per_file_problem_never_a_crash(tmp_path):
+    from mlwarden.privacy.files import scan_pii_file
+
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b'a,b\n"unterminated,1\n' + b"x" * 300_000 + b"\n")
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_bytes(b"name,email\n" + "Müller,m@corp.de\n".encode("latin-1") + b"\xff\xfe\x00,zz\n")
+    lines = tmp_path / "huge.jsonl"
+    lines.write_bytes(b'{"a":' * 50_000 + b"\n{not json}\n\x00\x01")
+    fake = tmp_path / "fake.parquet"
+    fake.write_bytes(b"PAR1garbagePAR1")
+    for path in (broken, mixed, lines, fake):
+        findings = scan_pii_file(path)
+        assert all(f.rule_id in ("MW-PII-001", "MW-PII-002", "MW-PII-003") for f in findings), path
+    assert any(f.rule_id == "MW-PII-003" for f in scan_pii_file(broken))
+    assert any(f.rule_id == "MW-PII-003" for f in scan_pii_file(lines))
+    assert any(f.rule_id == "MW-PII-003" for f in scan_pii_file(fake))
+
+
+def test_parquet_with_nested_types_is_read_without_error(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from mlwarden.privacy.files import scan_pii_file
+
+    path = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"meta": [{"email": "a@corp.io", "n": [1, 2]}] * 5, "tags": [["x", "y"]] * 5}), path)
+    assert all(f.rule_id != "MW-SCAN-002" for f in scan_pii_file(path))

@@ -532,3 +532,12 @@ def test_fuzz_random_cell_text(source: str, output: str) -> None:
     data = make_notebook([{"code": source, "outputs": [stream(output), result({"text/html": output})]},
                           {"markdown": source}])
     _check(analyze_notebook(data, max_bytes=MAX))
+
+
+def test_outputs_reuse_the_personal_data_engine_for_other_identifiers() -> None:
+    found = analyze([{"code": "patients.head()", "outputs": [
+        stream("patient: Dr. Maria Schmidt, MRN: A1234567, born 12.03.1985\nIBAN DE89 3704 0044 0532 0130 00\n")]}])
+    entities = {item.hit.data["entity"]: item for item in by_rule(found, "MW-NB-001") if item.hit.data}
+    assert {"person", "medical_record_number", "date_of_birth", "iban"} <= set(entities)
+    assert entities["iban"].hit.severity == Severity.HIGH and entities["iban"].hit.line == 2
+    assert all("Schmidt" not in (item.hit.evidence or "") + item.hit.message for item in entities.values())

@@ -563,3 +563,35 @@ def _personal_data(text: str) -> Iterator[Hit]:
         yield Hit(_PERSONAL_DATA, line, f"{count} {label}{plural} in a stored output (first shown)",
                   evidence=f"{label} {masked}", column=column + 1, start=column, end=column + end - first[0],
                   severity=severity, data={"entity": entity, "count": count, "masked": masked})
+    yield from _engine_personal_data(text, lines)
+
+
+# The personal-data engine (mlwarden.privacy) adds what the small detectors above do not look for; e-mails,
+# phones and cards stay with them (tuned for notebook output: documentation domains, published test cards),
+# secrets with the secret rules.
+_ENGINE_ENTITIES = ("PERSON", "IBAN", "US_SSN", "UK_NINO", "DE_TAX_ID", "IN_AADHAAR", "DATE_OF_BIRTH",
+                    "STREET_ADDRESS", "MEDICAL_RECORD_NUMBER", "HEALTH_PLAN_NUMBER", "ACCOUNT_NUMBER",
+                    "LICENSE_NUMBER")
+# Identifiers whose exposure is serious on its own (as the privacy rules grade them).
+_ENGINE_HIGH = frozenset({"IBAN", "US_SSN", "UK_NINO", "DE_TAX_ID", "IN_AADHAAR", "MEDICAL_RECORD_NUMBER",
+                          "HEALTH_PLAN_NUMBER", "ACCOUNT_NUMBER", "LICENSE_NUMBER"})
+
+
+def _engine_personal_data(text: str, lines: _Lines) -> Iterator[Hit]:
+    from mlwarden.privacy.text import analyze_text
+
+    firsts: dict[str, tuple[int, int, str]] = {}
+    counts: dict[str, int] = {}
+    for hit in analyze_text(text, entities=_ENGINE_ENTITIES):
+        firsts.setdefault(hit.entity, (hit.start, hit.end, hit.masked))
+        counts[hit.entity] = counts.get(hit.entity, 0) + 1
+    for entity, (start, stop, masked) in firsts.items():
+        line, column = lines.position(start)
+        line_end = text.find("\n", start)
+        end = stop if line_end < 0 or stop <= line_end else line_end
+        label = entity.lower().replace("_", " ")
+        count = counts[entity]
+        yield Hit(_PERSONAL_DATA, line, f"{count} x {label} in a stored output (first shown)",
+                  evidence=f"{label} {masked}", column=column + 1, start=column, end=column + end - start,
+                  severity=Severity.HIGH if entity in _ENGINE_HIGH else None,
+                  data={"entity": entity.lower(), "count": count, "masked": masked})
