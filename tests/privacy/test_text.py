@@ -144,3 +144,11 @@ def test_random_text_never_raises(text: str) -> None:
 def test_explicit_recognizers_replace_the_registry() -> None:
     hits = analyze_text(RECORD, recognizers=[EmailRecognizer()])
     assert [hit.entity for hit in hits] == ["EMAIL"]
+
+
+def test_each_recognizer_is_capped_in_one_place():
+    from mlwarden.privacy.recognizers import MAX_HITS_PER_RECOGNIZER
+    from mlwarden.privacy.text import analyze_text
+
+    text = " ".join(f"user{i}@corp.io" for i in range(MAX_HITS_PER_RECOGNIZER + 500))
+    assert len(analyze_text(text, entities=["EMAIL"])) == MAX_HITS_PER_RECOGNIZER

@@ -7,7 +7,8 @@ Pure and bounded: text in, ``PiiHit``s out. This module must never return, log o
 value it found (a hit carries offsets and ``mask`` output only), never raise on any text, and never use a
 pattern that can backtrack without bound: every quantifier is bounded, every pattern is compiled once, and
 context is read from a fixed window around a match. Each recognizer skips texts that cannot hold its entity
-(no digit, no ``@``) before running any pattern, and reports at most ``MAX_HITS_PER_RECOGNIZER`` hits.
+(no digit, no ``@``) before running any pattern; ``analyze_text`` takes at most ``MAX_HITS_PER_RECOGNIZER``
+hits from each (recognizers are generators, so that also stops their work).
 
 Confidence: a format match alone is weak; a passed validator (check digit, registry length) raises it; a context
 word nearby (``card``, ``SSN``, ``Steuer-ID``) raises it further; words that say "this is something else"
@@ -183,9 +184,7 @@ class EmailRecognizer:
     def find(self, text: str) -> Iterator[PiiHit]:
         if "@" not in text:
             return
-        for count, found in enumerate(self._pattern.finditer(text)):
-            if count >= MAX_HITS_PER_RECOGNIZER:
-                return
+        for found in self._pattern.finditer(text):
             value = found.group()
             local = value.partition("@")[0]
             if ".." in local or local.endswith("."):
@@ -221,7 +220,6 @@ class PhoneRecognizer:
     def find(self, text: str) -> Iterator[PiiHit]:
         if _HAS_DIGIT.search(text) is None:
             return
-        count = 0
         starts: list[int] = []  # international hits, in order; national candidates inside them are skipped
         ends: list[int] = []
         for found in self._international.finditer(text):
@@ -229,20 +227,14 @@ class PhoneRecognizer:
             if hit is not None:
                 starts.append(hit.start)
                 ends.append(hit.end)
-                count += 1
                 yield hit
-                if count >= MAX_HITS_PER_RECOGNIZER:
-                    return
         for found in self._national.finditer(text):
             index = bisect_right(starts, found.start()) - 1
             if index >= 0 and ends[index] > found.start():
                 continue
             hit = self._judge(text, found.start(), found.end(), international=False)
             if hit is not None:
-                count += 1
                 yield hit
-                if count >= MAX_HITS_PER_RECOGNIZER:
-                    return
 
     def _judge(self, text: str, start: int, end: int, *, international: bool) -> PiiHit | None:
         value = text[start:end]
@@ -322,7 +314,6 @@ class CreditCardRecognizer:
     def find(self, text: str) -> Iterator[PiiHit]:
         if _HAS_DIGIT.search(text) is None:
             return
-        count = 0
         for found in self._pattern.finditer(text):
             value = found.group()
             digits = value.replace(" ", "").replace("-", "")
@@ -342,9 +333,6 @@ class CreditCardRecognizer:
                 if negative is not None:
                     confidence, reason = 0.4, f"{reason}; near '{negative}'"
             yield _hit("CREDIT_CARD", found.start(), found.end(), confidence, value, reason, self.name)
-            count += 1
-            if count >= MAX_HITS_PER_RECOGNIZER:
-                return
 
 
 class IbanRecognizer:
@@ -357,7 +345,6 @@ class IbanRecognizer:
     def find(self, text: str) -> Iterator[PiiHit]:
         if _HAS_DIGIT.search(text) is None:
             return
-        count = 0
         for found in self._pattern.finditer(text):
             end = self._trim(text, found.start(), found.end())
             if end is None:
@@ -368,9 +355,6 @@ class IbanRecognizer:
             if word is not None:
                 confidence, reason = 0.98, f"{reason}; context '{word}'"
             yield _hit("IBAN", found.start(), end, confidence, value, reason, self.name)
-            count += 1
-            if count >= MAX_HITS_PER_RECOGNIZER:
-                return
 
     @staticmethod
     def _trim(text: str, start: int, end: int) -> int | None:
@@ -401,7 +385,6 @@ class UsSsnRecognizer:
     def find(self, text: str) -> Iterator[PiiHit]:
         if _HAS_DIGIT.search(text) is None:
             return
-        count = 0
         for pattern, shaped in ((self._dashed, True), (self._bare, False)):
             for found in pattern.finditer(text):
                 value = found.group()
@@ -416,9 +399,6 @@ class UsSsnRecognizer:
                 else:
                     continue  # nine digits or spaced groups are too common to report without a label
                 yield _hit("US_SSN", found.start(), found.end(), confidence, value, reason, self.name)
-                count += 1
-                if count >= MAX_HITS_PER_RECOGNIZER:
-                    return
 
 
 class UkNinoRecognizer:
@@ -431,7 +411,6 @@ class UkNinoRecognizer:
     def find(self, text: str) -> Iterator[PiiHit]:
         if _HAS_DIGIT.search(text) is None:
             return
-        count = 0
         for found in self._pattern.finditer(text):
             value = found.group()
             if not uk_nino_valid(value):
@@ -442,9 +421,6 @@ class UkNinoRecognizer:
             if word is not None:
                 confidence, reason = 0.95, f"{reason}; context '{word}'"
             yield _hit("UK_NINO", found.start(), found.end(), confidence, value, reason, self.name)
-            count += 1
-            if count >= MAX_HITS_PER_RECOGNIZER:
-                return
 
 
 class DeTaxIdRecognizer:
@@ -457,7 +433,6 @@ class DeTaxIdRecognizer:
     def find(self, text: str) -> Iterator[PiiHit]:
         if _HAS_DIGIT.search(text) is None:
             return
-        count = 0
         for found in self._pattern.finditer(text):
             value = found.group()
             if not de_tax_id_valid(value):
@@ -468,9 +443,6 @@ class DeTaxIdRecognizer:
             else:
                 confidence, reason = 0.3, "digit rule and MOD 11,10 check; no Steuer-ID label"
             yield _hit("DE_TAX_ID", found.start(), found.end(), confidence, value, reason, self.name)
-            count += 1
-            if count >= MAX_HITS_PER_RECOGNIZER:
-                return
 
 
 class AadhaarRecognizer:
@@ -484,7 +456,6 @@ class AadhaarRecognizer:
     def find(self, text: str) -> Iterator[PiiHit]:
         if _HAS_DIGIT.search(text) is None:
             return
-        count = 0
         for found in self._pattern.finditer(text):
             value = found.group()
             if not aadhaar_valid(value):
@@ -497,9 +468,6 @@ class AadhaarRecognizer:
             else:
                 confidence, reason = 0.35, "Verhoeff check digit; no Aadhaar label"
             yield _hit("IN_AADHAAR", found.start(), found.end(), confidence, value, reason, self.name)
-            count += 1
-            if count >= MAX_HITS_PER_RECOGNIZER:
-                return
 
 
 class IpAddressRecognizer:
@@ -511,15 +479,11 @@ class IpAddressRecognizer:
     _v6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|\d{1,3}(?:\.\d{1,3}){3})?(?![\w:]|\.\d)")
 
     def find(self, text: str) -> Iterator[PiiHit]:
-        count = 0
         if _HAS_DIGIT.search(text) is not None and "." in text:
             for found in self._v4.finditer(text):
                 hit = self._judge(text, found.start(), found.end(), ipv4_valid)
                 if hit is not None:
                     yield hit
-                    count += 1
-                    if count >= MAX_HITS_PER_RECOGNIZER:
-                        return
         if "::" in text or text.count(":") >= 7:
             for found in self._v6.finditer(text):
                 value = found.group()
@@ -528,9 +492,6 @@ class IpAddressRecognizer:
                 hit = self._judge(text, found.start(), found.end(), ipv6_valid)
                 if hit is not None:
                     yield hit
-                    count += 1
-                    if count >= MAX_HITS_PER_RECOGNIZER:
-                        return
 
     def _judge(self, text: str, start: int, end: int, valid: Callable[[str], bool]) -> PiiHit | None:
         value = text[start:end]
@@ -625,7 +586,6 @@ class DateOfBirthRecognizer:
     def find(self, text: str) -> Iterator[PiiHit]:
         if _HAS_DIGIT.search(text) is None:
             return
-        count = 0
         last_end = -1
         for word in _BIRTH_WORDS.finditer(_lowered(text)):
             window_end = word.end() + _BIRTH_WINDOW
@@ -638,9 +598,6 @@ class DateOfBirthRecognizer:
             label = word.group().lower()
             yield _hit("DATE_OF_BIRTH", found.start(), found.end(), 0.85, found.group(),
                        f"real date after birth word '{label}'", self.name)
-            count += 1
-            if count >= MAX_HITS_PER_RECOGNIZER:
-                return
 
 
 _ID_AFTER_LABEL = re.compile(
@@ -698,7 +655,6 @@ class LabelledIdRecognizer:
     def find(self, text: str) -> Iterator[PiiHit]:
         if _HAS_DIGIT.search(text) is None:
             return
-        count = 0
         for word in _LABELS.finditer(_lowered(text)):
             found = _ID_AFTER_LABEL.match(text, word.end())
             if found is None:
@@ -709,9 +665,6 @@ class LabelledIdRecognizer:
             entity = _ID_LABELS[int((word.lastgroup or "e0")[1:])][0]
             yield _hit(entity, found.start("id"), found.end("id"), 0.8, value,
                        f"id after label '{word.group()}'", self.name)
-            count += 1
-            if count >= MAX_HITS_PER_RECOGNIZER:
-                return
 
 
 class UrlCredentialsRecognizer:
@@ -727,7 +680,6 @@ class UrlCredentialsRecognizer:
     def find(self, text: str) -> Iterator[PiiHit]:
         if "://" not in text or "@" not in text:
             return
-        count = 0
         for marker in re.finditer("://", text):
             head = self._scheme.search(text, max(0, marker.start() - 16), marker.start())
             if head is None:
@@ -741,9 +693,6 @@ class UrlCredentialsRecognizer:
             else:
                 confidence, reason = 0.9, "user and password in URL"
             yield _hit("URL_WITH_CREDENTIALS", head.start(), found.end(), confidence, value, reason, self.name)
-            count += 1
-            if count >= MAX_HITS_PER_RECOGNIZER:
-                return
 
 
 class SecretRecognizer:

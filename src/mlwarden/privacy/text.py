@@ -16,6 +16,7 @@ from bisect import bisect_left
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice
 
 from mlwarden.core.errors import UsageError
 from mlwarden.privacy.model import PiiHit, Recognizer
@@ -117,7 +118,6 @@ class CustomPattern:
 
     def find(self, text: str) -> Iterator[PiiHit]:
         check = VALIDATORS[self.validator] if self.validator is not None else None
-        count = 0
         for found in self._compiled.finditer(text):
             if found.end() == found.start():
                 continue
@@ -133,9 +133,6 @@ class CustomPattern:
                     reason += f"; context '{word.group()}'"
             yield PiiHit(entity=self.entity, start=found.start(), end=found.end(), confidence=confidence,
                          masked=mask(self.entity, value), reason=reason, recognizer=self.name)
-            count += 1
-            if count >= MAX_HITS_PER_RECOGNIZER:
-                return
 
 
 def resolve_overlaps(hits: Sequence[PiiHit]) -> list[PiiHit]:
@@ -180,7 +177,8 @@ def analyze_text(
     for recognizer in chosen:
         if wanted is not None and wanted.isdisjoint(recognizer.entities):
             continue
-        for hit in recognizer.find(text):
+        # One cap for every recognizer: find() is a generator, so islice also stops its work on hostile text.
+        for hit in islice(recognizer.find(text), MAX_HITS_PER_RECOGNIZER):
             if hit.confidence >= min_confidence and (wanted is None or hit.entity in wanted):
                 candidates.append(hit)
     return resolve_overlaps(candidates)
