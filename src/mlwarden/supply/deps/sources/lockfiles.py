@@ -25,7 +25,7 @@ entry one problem at its line.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -106,6 +106,34 @@ def _hashed(*entries: Any) -> bool:
     return False
 
 
+def _named_entries(out: ResultBuilder, packages: list[Any], key: str, lines: LineIndex
+                   ) -> Iterator[tuple[Mapping[str, Any], str, int | None]]:
+    """The ``[[key]]`` tables (``packages``) of a lock file that have a name, with their line; stops when the
+    result is full. A nameless entry is one problem and is skipped."""
+    for entry in packages:
+        if out.full:
+            return
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or not entry["name"]:
+            out.problem(f"a [[{key}]] entry has no name")
+            continue
+        name: str = entry["name"]
+        yield entry, name, lines.take(name)
+
+
+def _add_locked(out: ResultBuilder, path: str, name: str, version: Any, line: int | None, *,
+                location: tuple[DependencyKind, str] | None, marker: str | None = None, hashed: bool = False,
+                direct: bool = False, groups: tuple[str, ...] = ()) -> None:
+    """One lock entry: from a URL, path or editable source (``location``), else pinned to a valid version."""
+    if location is not None:
+        out.add(Dependency(name, path, kind=location[0], version=_string(version), line=line, marker=marker,
+                           url=clip(location[1], 2048) or None, hashed=hashed, direct=direct, groups=groups))
+        return
+    checked = _valid_version(out, name, version, line)
+    if checked is not None:
+        out.add(Dependency(name, path, kind="pinned", version=checked, line=line, marker=marker, hashed=hashed,
+                           direct=direct, groups=groups))
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # poetry.lock
 # ---------------------------------------------------------------------------------------------------------------
@@ -117,23 +145,15 @@ def parse_poetry_lock(text: str, *, path: str, read_include: ReadInclude | None 
     out = ResultBuilder(path)
     lines = LineIndex(text, _NAME_LINE)
     legacy_files = _table(_table(document.get("metadata")).get("files"))
-    for entry in _packages(out, document, "package"):
-        if out.full:
-            break
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or not entry["name"]:
-            out.problem("a [[package]] entry has no name")
-            continue
-        name: str = entry["name"]
-        line = lines.take(name)
+    for entry, name, line in _named_entries(out, _packages(out, document, "package"), "package", lines):
         groups_value = entry.get("groups", entry.get("category"))
         listed = [groups_value] if isinstance(groups_value, str) else groups_value
         # "main" is Poetry's name for the project's own dependencies: no group, as in pyproject.toml
         groups = tuple(str(group) for group in listed if group != "main") if isinstance(listed, list) else ()
-        marker = _string(entry.get("markers"))
-        hashed = _hashed(entry.get("files"), legacy_files.get(name))
         source = _table(entry.get("source"))
         source_type = _string(source.get("type"))
         url = _string(source.get("url"))
+        location: tuple[DependencyKind, str] | None = None
         if source_type in {"git", "url", "file", "directory"}:
             kind: DependencyKind = "url" if source_type in {"git", "url"} else "path"
             if source_type == "directory" and entry.get("develop") is True:
@@ -141,14 +161,10 @@ def parse_poetry_lock(text: str, *, path: str, read_include: ReadInclude | None 
             if source_type == "git" and url:
                 reference = _string(source.get("resolved_reference")) or _string(source.get("reference"))
                 url = f"git+{url}" + (f"@{reference}" if reference else "")
-            version = _string(entry.get("version"))
-            out.add(Dependency(name, path, kind=kind, version=version, line=line, marker=marker,
-                               url=clip(url, 2048) if url else None, hashed=hashed, direct=False, groups=groups))
-            continue
-        checked = _valid_version(out, name, entry.get("version"), line)
-        if checked is not None:
-            out.add(Dependency(name, path, kind="pinned", version=checked, line=line, marker=marker, hashed=hashed,
-                               direct=False, groups=groups))
+            location = (kind, url or "")
+        _add_locked(out, path, name, entry.get("version"), line, location=location,
+                    marker=_string(entry.get("markers")),
+                    hashed=_hashed(entry.get("files"), legacy_files.get(name)), groups=groups)
     return out.result
 
 
@@ -207,20 +223,10 @@ def parse_uv_lock(text: str, *, path: str, read_include: ReadInclude | None = No
         if isinstance(members_value, list) else set()
     roots = _uv_root_names(packages, members)
     direct = _uv_direct(packages, roots)
-    for entry in packages:
-        if out.full:
-            break
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or not entry["name"]:
-            out.problem("a [[package]] entry has no name")
-            continue
-        name: str = entry["name"]
-        line = lines.take(name)
+    for entry, name, line in _named_entries(out, packages, "package", lines):
         key = normalize_name(name)
         if key in roots:
             continue
-        groups = tuple(sorted(group for group in direct.get(key, set()) if group))
-        is_direct = key in direct
-        hashed = _hashed(entry.get("sdist"), entry.get("wheels"))
         source = _table(entry.get("source"))
         location: tuple[DependencyKind, str] | None = None
         for source_key, kind in _UV_LOCAL_SOURCES:
@@ -228,14 +234,9 @@ def parse_uv_lock(text: str, *, path: str, read_include: ReadInclude | None = No
             if value is not None:
                 location = (kind, f"git+{value}" if source_key == "git" else value)
                 break
-        if location is not None:
-            out.add(Dependency(name, path, kind=location[0], version=_string(entry.get("version")), line=line,
-                               url=clip(location[1], 2048), hashed=hashed, direct=is_direct, groups=groups))
-            continue
-        checked = _valid_version(out, name, entry.get("version"), line)
-        if checked is not None:
-            out.add(Dependency(name, path, kind="pinned", version=checked, line=line, hashed=hashed,
-                               direct=is_direct, groups=groups))
+        _add_locked(out, path, name, entry.get("version"), line, location=location,
+                    hashed=_hashed(entry.get("sdist"), entry.get("wheels")), direct=key in direct,
+                    groups=tuple(sorted(group for group in direct.get(key, set()) if group)))
     return out.result
 
 
@@ -338,14 +339,7 @@ def parse_pylock(text: str, *, path: str, read_include: ReadInclude | None = Non
                     "not read")
         return out.result
     lines = LineIndex(text, _NAME_LINE)
-    for entry in _packages(out, document, "packages"):
-        if out.full:
-            break
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or not entry["name"]:
-            out.problem("a [[packages]] entry has no name")
-            continue
-        name: str = entry["name"]
-        line = lines.take(name)
+    for entry, name, line in _named_entries(out, _packages(out, document, "packages"), "packages", lines):
         marker = _string(entry.get("marker"))
         version = _string(entry.get("version"))
         vcs, directory, archive = _table(entry.get("vcs")), _table(entry.get("directory")), _table(entry.get("archive"))
@@ -367,15 +361,12 @@ def parse_pylock(text: str, *, path: str, read_include: ReadInclude | None = Non
             remote = _string(archive.get("url"))
             location = ("url", remote) if remote else ("path", _string(archive.get("path")) or "")
         if location is not None:
-            out.add(Dependency(name, path, kind=location[0], version=version, line=line, marker=marker,
-                               url=clip(location[1], 2048) or None, hashed=_hashed(archive) if archive else False,
-                               direct=False))
+            _add_locked(out, path, name, version, line, location=location, marker=marker,
+                        hashed=_hashed(archive) if archive else False)
             continue
         if not entry.get("sdist") and not entry.get("wheels"):
             out.problem(f"'{clip(name, 80)}' names no source (vcs, directory, archive, sdist or wheels)", line)
             continue
-        checked = _valid_version(out, name, version or _version_from_files(entry), line)
-        if checked is not None:
-            out.add(Dependency(name, path, kind="pinned", version=checked, line=line, marker=marker,
-                               hashed=_hashed(entry.get("sdist"), entry.get("wheels")), direct=False))
+        _add_locked(out, path, name, version or _version_from_files(entry), line, location=None, marker=marker,
+                    hashed=_hashed(entry.get("sdist"), entry.get("wheels")))
     return out.result
