@@ -6,10 +6,11 @@ Errors are ``MlwardenError``s; the main app's error boundary prints them in one 
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 
 import typer
+
+from mlwarden.cli.reporting import TextOrJson
 
 app = typer.Typer(
     help="Manage the offline advisory database (OSV records) that dependency audits use.",
@@ -19,10 +20,6 @@ app = typer.Typer(
 
 _DB_HELP = "Database file (default: advisories.sqlite3 in $MLWARDEN_HOME or the user cache folder)."
 
-
-class StatusFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 @app.command("import")
@@ -63,7 +60,7 @@ def update_command(
 @app.command("status")
 def status_command(
     db: Path | None = typer.Option(None, "--db", help=_DB_HELP, show_default=False),
-    output_format: StatusFormat = typer.Option(StatusFormat.text, "--format", "-f", help="text or json."),
+    output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f", help="text or json."),
 ) -> None:
     """Say which database is there, what it holds and how old its data is."""
     from mlwarden.supply.advisories.store import AdvisoryStore
@@ -72,7 +69,7 @@ def status_command(
         metadata = store.metadata()
         age = store.age_days()
     age_text = f"{age:.0f} days" if age is not None else "unknown"
-    if output_format is StatusFormat.json:
+    if output_format is TextOrJson.json:
         typer.echo(json.dumps({**metadata.to_dict(), "age_days": None if age is None else round(age, 1)},
                               indent=2))
         return

@@ -8,11 +8,12 @@ writes to the registry: ``sign`` and ``verify`` append to it.
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+
+from mlwarden.cli.reporting import TextOrJson
 
 if TYPE_CHECKING:
     from mlwarden.integrity.registry import RegistryEntry, SigningRegistry
@@ -25,10 +26,6 @@ app = typer.Typer(
 
 _REGISTRY_HELP = "Registry file (default: registry.sqlite3 in $MLWARDEN_HOME or the user cache folder)."
 
-
-class OutputFormat(StrEnum):
-    text = "text"
-    json = "json"
 
 
 def _open(path: Path | None) -> SigningRegistry:
@@ -59,7 +56,7 @@ def log_command(
     limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="Only the last N entries.",
                                      show_default=False),
     registry_path: Path | None = typer.Option(None, "--registry", help=_REGISTRY_HELP, show_default=False),
-    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text or json."),
+    output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f", help="text or json."),
 ) -> None:
     """List signings and verifications, oldest first."""
     from mlwarden.core.errors import UsageError
@@ -76,7 +73,7 @@ def log_command(
         entries = sorted(found.values(), key=lambda entry: entry.seq)[-limit if limit else 0:]
     else:
         entries = registry.entries(limit=limit)
-    if output_format is OutputFormat.json:
+    if output_format is TextOrJson.json:
         typer.echo(json.dumps([entry.to_dict() for entry in entries], indent=2))
         return
     if not entries:
@@ -98,10 +95,10 @@ def _model_names(model: str | None) -> list[str]:
     return names
 
 
-def _print_versions(registry: SigningRegistry, names: list[str], output_format: OutputFormat) -> None:
+def _print_versions(registry: SigningRegistry, names: list[str], output_format: TextOrJson) -> None:
     found = {v.subject_digest: v for name in names for v in registry.versions(name)}
     versions = sorted(found.values(), key=lambda v: (v.first_signed_at, v.sign_entries))
-    if output_format is OutputFormat.json:
+    if output_format is TextOrJson.json:
         typer.echo(json.dumps([{
             "model_name": v.model_name, "subject_digest": {v.subject_algorithm: v.subject_digest},
             "first_signed_at": v.first_signed_at, "last_signed_at": v.last_signed_at, "signers": list(v.signers),
@@ -130,12 +127,12 @@ def _print_versions(registry: SigningRegistry, names: list[str], output_format: 
 def show_command(
     seq: int = typer.Argument(..., help="Entry number, as 'registry log' lists it.", show_default=False),
     registry_path: Path | None = typer.Option(None, "--registry", help=_REGISTRY_HELP, show_default=False),
-    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text or json."),
+    output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f", help="text or json."),
 ) -> None:
     """Show every field of one entry, and whether its hash still matches its content."""
     entry = _open(registry_path).entry(seq)
     document = {**entry.to_dict(), "hash_ok": entry.hash_ok}
-    if output_format is OutputFormat.json:
+    if output_format is TextOrJson.json:
         typer.echo(json.dumps(document, indent=2))
         return
     width = max(len(key) for key in document)
@@ -151,7 +148,7 @@ def verify_command(
                                                              "rewritten from scratch or cut back.",
                                       show_default=False),
     registry_path: Path | None = typer.Option(None, "--registry", help=_REGISTRY_HELP, show_default=False),
-    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f", help="text or json."),
+    output_format: TextOrJson = typer.Option(TextOrJson.text, "--format", "-f", help="text or json."),
 ) -> None:
     """Check the hash chain: exit 0 when intact, 1 when entries were edited, deleted, reordered, inserted or cut."""
     from mlwarden.integrity.registry import parse_anchor
@@ -162,7 +159,7 @@ def verify_command(
     head = None
     if not problems:
         head = registry.head()
-    if output_format is OutputFormat.json:
+    if output_format is TextOrJson.json:
         typer.echo(json.dumps({
             "registry": str(registry.path), "intact": not problems,
             "head": f"{head[0]}:{head[1]}" if head else None,
