@@ -197,23 +197,10 @@ def _scan_text(stream: BinaryIO, task: FileTask, ctx: ScanContext, options: Scan
 
 
 def _include_reader(task: FileTask, options: ScanOptions) -> Callable[[str], str | None]:
-    """Read files a requirements file includes (``-r base.txt``), relative to it and inside the scanned root."""
-    root = os.path.realpath(task.root or os.path.dirname(task.path))
-    here = os.path.dirname(os.path.realpath(task.path))
-    limit = options.limits.max_dependency_file_bytes
+    from mlwarden.supply.deps.sources import include_reader
 
-    def read_include(relative: str) -> str | None:
-        target = os.path.realpath(os.path.join(here, relative))
-        if os.path.commonpath([root, target]) != root or not os.path.isfile(target):
-            return None
-        try:
-            with open(target, "rb") as handle:
-                data = handle.read(limit + 1)
-        except OSError:
-            return None
-        return None if len(data) > limit else data.decode("utf-8", errors="replace")
-
-    return read_include
+    return include_reader(task.path, task.root or os.path.dirname(task.path),
+                          max_bytes=options.limits.max_dependency_file_bytes)
 
 
 def _scan_chunk(tasks: list[FileTask], options: ScanOptions) -> list[FileResult]:

@@ -68,20 +68,9 @@ def _read_bounded(path: str) -> str | None:
 
 
 def _include_reader(file: ProjectFile) -> Callable[[str], str | None]:
-    """Read files a dependency file includes (``-r base.txt``): relative to it, never outside the scanned root."""
-    root = os.path.realpath(file.root)
-    here = os.path.dirname(os.path.realpath(file.path))
+    from mlwarden.supply.deps.sources import include_reader
 
-    def read_include(relative: str) -> str | None:
-        try:
-            target = os.path.realpath(os.path.join(here, relative))
-            if os.path.commonpath([root, target]) != root or not os.path.isfile(target):
-                return None
-            return _read_bounded(target)
-        except (OSError, ValueError):  # unreadable, a NUL in the name, another drive
-            return None
-
-    return read_include
+    return include_reader(file.path, file.root, max_bytes=DEFAULT_LIMITS.max_dependency_file_bytes)
 
 
 def _problem_line(problem: SourceProblem) -> str:

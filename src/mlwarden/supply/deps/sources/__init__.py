@@ -20,6 +20,7 @@ import bisect
 import fnmatch
 import importlib
 import json
+import os
 import posixpath
 import re
 import tomllib
@@ -57,6 +58,26 @@ MAX_EVIDENCE_CHARS = 200  # evidence quoted in a problem
 # The engine's reader for included files: text of a path relative to the top-level file, or None when it is
 # missing, outside the project or too large.
 ReadInclude = Callable[[str], str | None]
+
+
+def include_reader(path: str, root: str, *, max_bytes: int) -> ReadInclude:
+    """The ``read_include`` for the dependency file at ``path``: files it includes (``-r base.txt``) are read
+    relative to it, never outside ``root`` (the scanned folder), and not when larger than ``max_bytes``."""
+    top = os.path.realpath(root)
+    here = os.path.dirname(os.path.realpath(path))
+
+    def read_include(relative: str) -> str | None:
+        try:
+            target = os.path.realpath(os.path.join(here, relative))
+            if os.path.commonpath([top, target]) != top or not os.path.isfile(target):
+                return None
+            with open(target, "rb") as handle:
+                data = handle.read(max_bytes + 1)
+        except (OSError, ValueError):  # unreadable, a NUL in the name, another drive
+            return None
+        return None if len(data) > max_bytes else data.decode("utf-8", errors="replace")
+
+    return read_include
 
 
 class SourceParser(Protocol):
